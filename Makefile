@@ -1,0 +1,112 @@
+# podreaper — plain Makefile with pkg-config. `make check` installs what it needs, builds and
+# runs every test; `make asan` does the same under ASan+UBSan in build-asan/.
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+DESTDIR    ?=
+BUILD      ?= build
+CC         ?= cc
+CLANG      ?= clang
+PKG_CONFIG ?= pkg-config
+
+PKGS      := mount blkid libsystemd
+TEST_PKGS := cmocka
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+WARN   := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes -Wstrict-prototypes
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(if $(WERROR),-Werror) $(SAN_CFLAGS) -I. \
+             -DPODREAPER_VERSION='"$(VERSION)"' $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
+ALL_LDFLAGS = $(SAN_CFLAGS) $(LDFLAGS)
+LIBS      = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+
+ifeq ($(SANITIZE),1)
+SAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+HARDEN     := -fstack-protector-strong
+endif
+
+# Modules: every .c in a module folder goes into one static library; reaper/ is the program.
+LIB_SRCS  := $(wildcard util/*.c mountutil/*.c cgroupfs/*.c cri/*.c)
+PROG_SRCS := $(wildcard reaper/*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+PROG_OBJS := $(PROG_SRCS:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libpodreaper.a
+PROG      := $(BUILD)/podreaper
+
+UNIT_TESTS   := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test-*.c))
+KERNEL_TESTS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/kernel/test-*.c))
+BENCHES      := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/bench/bench-*.c))
+FUZZERS      := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
+TEST_HELPERS := $(wildcard tests/lib/*.c)
+
+.PHONY: all deps check check-run asan bench fuzz fuzz-run install clean format format-check tests
+
+all: $(PROG)
+
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(PROG): $(PROG_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(PROG_OBJS) $(LIB) $(LIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) -MMD -MP $(ALL_LDFLAGS) \
+		-o $@ $< $(TEST_HELPERS) $(LIB) $(LIBS) $(TEST_LIBS)
+
+tests: $(PROG) $(UNIT_TESTS) $(KERNEL_TESTS) $(BENCHES)
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@tests/run-tests.sh $(BUILD) $(UNIT_TESTS) $(KERNEL_TESTS)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 tests
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		tests/run-tests.sh build-asan $(UNIT_TESTS:$(BUILD)/%=build-asan/%) $(KERNEL_TESTS:$(BUILD)/%=build-asan/%)
+
+bench: deps
+	@$(MAKE) --no-print-directory BUILD=build $(BENCHES:$(BUILD)/%=build/%)
+	@tests/bench/run-bench.sh build
+
+# libFuzzer harnesses, built with clang against the module sources directly.
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+		-o $@ $< $(LIB_SRCS) $(LIBS)
+
+fuzz: deps $(FUZZERS)
+
+FUZZ_SECONDS ?= 20
+fuzz-run: fuzz
+	@set -e; for f in $(FUZZERS); do \
+		name=$$(basename $$f); mkdir -p build-fuzz/corpus-$$name; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build-fuzz/corpus-$$name tests/data/fuzz/$$name 2>build-fuzz/$$name.log \
+			|| { tail -n 40 build-fuzz/$$name.log; exit 1; }; \
+	done
+
+install: $(PROG)
+	install -D -m 0755 $(PROG) $(DESTDIR)$(SBINDIR)/podreaper
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') && echo "format-check: clean"
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

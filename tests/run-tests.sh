@@ -1,0 +1,39 @@
+#!/bin/bash
+# Runs cmocka test binaries with TAP output and sums up the test cases of all of them. A binary
+# that exits 77 skipped (reason on its stderr); one that crashes or fails without a TAP verdict
+# counts as one failure. The last line is always "N passed, N failed".
+set -u
+build=$1; shift
+passed=0 failed=0 skipped=0
+log_dir="$build/test-logs"
+mkdir -p "$log_dir"
+
+for t in "$@"; do
+        name=${t#"$build"/tests/}
+        log="$log_dir/${name//\//_}.log"
+        CMOCKA_MESSAGE_OUTPUT=TAP timeout 600 "$t" >"$log" 2>&1
+        rc=$?
+        ok=$(grep -c '^ok ' "$log")
+        notok=$(grep -c '^not ok ' "$log")
+        if [ "$rc" -eq 77 ]; then
+                skipped=$((skipped + 1))
+                echo "SKIP $name: $(tail -n 1 "$log")"
+                continue
+        fi
+        passed=$((passed + ok))
+        failed=$((failed + notok))
+        if [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
+                failed=$((failed + 1))
+                notok=1
+        fi
+        if [ "$notok" -gt 0 ]; then
+                echo "FAIL $name ($ok ok, $notok not ok, exit $rc):"
+                grep -v '^ok ' "$log" | tail -n 30 | sed 's/^/    /'
+        else
+                echo "PASS $name ($ok)"
+        fi
+done
+
+[ "$skipped" -gt 0 ] && echo "$skipped test programs skipped"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the build and test packages podreaper needs on Debian 12. Idempotent, and quiet when
+# everything is already there. Not root or no apt: say what is missing and let the build fail.
+set -eu
+
+PACKAGES="build-essential pkg-config libmount-dev libblkid-dev libsystemd-dev libcmocka-dev
+clang libclang-rt-14-dev clang-format util-linux coreutils"
+
+missing=""
+for p in $PACKAGES; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "install-deps: missing packages:$missing (run as root on Debian, or install them yourself)" >&2
+        exit 0
+fi
+
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

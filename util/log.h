@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <syslog.h>
+
+#include "util/macro.h"
+
+/* Logging: journald where the system runs one, stderr otherwise. Log where the decision is made,
+ * once, with the object's identity and the reason. "%m" prints the error passed in. */
+
+typedef enum LogTarget {
+        LOG_TARGET_AUTO,    /* journald if booted with systemd and its socket exists, else stderr */
+        LOG_TARGET_STDERR,
+        LOG_TARGET_JOURNAL,
+} LogTarget;
+
+void log_set_max_level(int level);
+int log_get_max_level(void);
+void log_set_target(LogTarget target);
+/* Which sink log_* writes to, after LOG_TARGET_AUTO is resolved. */
+LogTarget log_get_target(void);
+
+/* Returns -abs(error) when error != 0, else 0, so "return log_error_errno(r, ...)" passes r on. */
+int log_internal(int level, int error, const char *file, int line, const char *func, const char *format, ...)
+        _printf_(6, 7);
+
+#define log_full_errno(level, error, ...)                                                       \
+        ({                                                                                      \
+                int _level_ = (level), _e_ = (error);                                           \
+                _level_ <= log_get_max_level()                                                  \
+                        ? log_internal(_level_, _e_, __FILE__, __LINE__, __func__, __VA_ARGS__) \
+                        : -abs(_e_);                                                            \
+        })
+#define log_full(level, ...) (void) log_full_errno(level, 0, __VA_ARGS__)
+
+#define log_debug(...) log_full(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_full(LOG_INFO, __VA_ARGS__)
+#define log_notice(...) log_full(LOG_NOTICE, __VA_ARGS__)
+#define log_warning(...) log_full(LOG_WARNING, __VA_ARGS__)
+#define log_error(...) log_full(LOG_ERR, __VA_ARGS__)
+
+#define log_debug_errno(error, ...) log_full_errno(LOG_DEBUG, error, __VA_ARGS__)
+#define log_info_errno(error, ...) log_full_errno(LOG_INFO, error, __VA_ARGS__)
+#define log_notice_errno(error, ...) log_full_errno(LOG_NOTICE, error, __VA_ARGS__)
+#define log_warning_errno(error, ...) log_full_errno(LOG_WARNING, error, __VA_ARGS__)
+#define log_error_errno(error, ...) log_full_errno(LOG_ERR, error, __VA_ARGS__)
+
+/* Where the sink decision comes from; exposed for the unit test. */
+bool log_journal_available(const char *socket_path);
