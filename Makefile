@@ -110,3 +110,12 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+$(BUILD)/tests/demo/demo-rmtree: tests/demo/demo-rmtree.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+.PHONY: demo
+demo: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/demo/demo-rmtree
+	@$(BUILD)/tests/demo/demo-rmtree

@@ -14,15 +14,17 @@
 typedef struct MuMountTable MuMountTable;
 
 typedef struct MuMount {
-        const char *target;  /* mount point, unescaped, absolute */
-        const char *source;  /* e.g. "tmpfs", "/dev/sda1", "server:/export"; may be "" */
-        const char *fstype;  /* e.g. "tmpfs", "nfs4", "ext4" */
-        const char *root;    /* root of the mount within its filesystem ("/" or a bind's subdir) */
-        int id;              /* mount id (mountinfo field 1) */
+        const char *target; /* mount point, unescaped, absolute */
+        const char *source; /* e.g. "tmpfs", "/dev/sda1", "server:/export"; may be "" */
+        const char *fstype; /* e.g. "tmpfs", "nfs4", "ext4" */
+        const char *root;   /* root of the mount within its filesystem ("/" or a bind's subdir) */
+        int id;             /* mount id (mountinfo field 1) */
         int parent_id;
 } MuMount;
 
-/* Parses `path` (NULL: /proc/self/mountinfo) with libmount into an immutable snapshot. */
+/* Parses `path` (NULL: /proc/self/mountinfo) with libmount into an immutable snapshot. Any line
+ * that is not a kernel mountinfo line fails the load with -EINVAL (a snapshot that silently lost a
+ * mount would make a mounted pod dir look empty); an empty table is -ENODATA. */
 int mu_table_load(const char *path, MuMountTable **ret);
 MuMountTable *mu_table_free(MuMountTable *t);
 static inline void mu_table_freep(MuMountTable **t) {
@@ -33,9 +35,11 @@ static inline void mu_table_freep(MuMountTable **t) {
 size_t mu_table_size(const MuMountTable *t);
 
 /* Every mount whose target is `path` itself or lies beneath it, path-boundary aware ("/a/b" does
- * not match "/a/bc"), deepest first. `path` is absolute; trailing and repeated slashes are
- * ignored. *ret points into the table (valid until mu_table_free), *ret_n may be 0.
- * Returns the count, or -errno (-EINVAL for a relative path, -ENOMEM). */
+ * not match "/a/bc"), deepest first (of two mounts on one target, the top one first). `path` is
+ * absolute and canonical (matching is lexical: resolve symlinks first); repeated and trailing
+ * slashes are ignored, "." and ".." components are -EINVAL. *ret is one array the caller frees
+ * with free(); the MuMounts it points to live until mu_table_free(). NULL with no match; ret and
+ * ret_n may be NULL to only count. Returns the count, or -EINVAL / -ENOMEM. */
 int mu_table_mounts_beneath(const MuMountTable *t, const char *path, const MuMount ***ret, size_t *ret_n);
 
 /* 1 if anything is mounted at or beneath path, 0 if nothing, -errno. */

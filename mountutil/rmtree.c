@@ -120,18 +120,18 @@ static int open_child_dir(int dir_fd, int dir_mnt_id, const char *name) {
 }
 
 typedef struct Level {
-        int fd;           /* -EBADF while evicted beyond FD_WINDOW */
-        bool borrowed;    /* fd is not ours to close */
-        bool eof;         /* getdents said end of directory */
-        bool dirty;       /* something below stays (refused, failed): our rmdir would fail */
-        bool has_files;   /* MU_RM_ONLY_DIRS: non-directories left in this directory */
-        bool keep_all;    /* accumulate pending names across batches (root in parallel mode) */
-        int mnt_id;       /* only needed by the openat2 fallback */
-        dev_t dev;        /* identity recorded on eviction, checked when reopened via ".." */
+        int fd;         /* -EBADF while evicted beyond FD_WINDOW */
+        bool borrowed;  /* fd is not ours to close */
+        bool eof;       /* getdents said end of directory */
+        bool dirty;     /* something below stays (refused, failed): our rmdir would fail */
+        bool has_files; /* MU_RM_ONLY_DIRS: non-directories left in this directory */
+        bool keep_all;  /* accumulate pending names across batches (root in parallel mode) */
+        int mnt_id;     /* only needed by the openat2 fallback */
+        dev_t dev;      /* identity recorded on eviction, checked when reopened via ".." */
         ino_t ino;
-        off_t offset;     /* readdir position recorded on eviction */
-        char *name;       /* name in the parent; NULL for the root */
-        char *pending;    /* NUL-separated subdirectory names still to visit */
+        off_t offset;  /* readdir position recorded on eviction */
+        char *name;    /* name in the parent; NULL for the root */
+        char *pending; /* NUL-separated subdirectory names still to visit */
         size_t pending_size, pending_alloc, pending_pos;
 } Level;
 
@@ -570,8 +570,10 @@ static int open_root(int dir_fd, const char *path) {
         _cleanup_close_ int fd = -EBADF;
         if (!copy)
                 return -ENOMEM;
-        fd = openat(path[0] == '/' ? AT_FDCWD : dir_fd, path[0] == '/' ? "/" : ".",
-                    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd =
+                openat(path[0] == '/' ? AT_FDCWD : dir_fd,
+                       path[0] == '/' ? "/" : ".",
+                       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
         char *save = NULL;

@@ -28,7 +28,9 @@ int main(int argc, char *argv[]) {
                 printf("podreaper %s\n", PODREAPER_VERSION);
                 return 0;
         }
-        log_error("Unknown command line '%s%s', see 'podreaper --help'.", argc > 1 ? argv[1] : "",
-                  argc > 2 ? " ..." : "");
+        log_error(
+                "Unknown command line '%s%s', see 'podreaper --help'.",
+                argc > 1 ? argv[1] : "",
+                argc > 2 ? " ..." : "");
         return 2;
 }

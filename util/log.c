@@ -65,7 +65,8 @@ static const char *level_prefix(int level) {
         }
 }
 
-int log_internal(int level, int error, const char *file, int line, const char *func, const char *format, ...) {
+int log_internal(
+        int level, int error, const char *file, int line, const char *func, const char *format, ...) {
         char buf[2048]; /* a log line, not a path: truncation is acceptable here */
         va_list ap;
         int saved_errno = errno;
@@ -85,21 +86,33 @@ int log_internal(int level, int error, const char *file, int line, const char *f
                 (void) snprintf(code_line, sizeof(code_line), "CODE_LINE=%i", line);
                 if (error != 0)
                         (void) sd_journal_send_with_location(
-                                code_file, code_line, func,
-                                "MESSAGE=%s", buf,
-                                "PRIORITY=%i", level,
-                                "ERRNO=%i", error,
-                                "SYSLOG_IDENTIFIER=%s", program_invocation_short_name,
+                                code_file,
+                                code_line,
+                                func,
+                                "MESSAGE=%s",
+                                buf,
+                                "PRIORITY=%i",
+                                level,
+                                "ERRNO=%i",
+                                error,
+                                "SYSLOG_IDENTIFIER=%s",
+                                program_invocation_short_name,
                                 NULL);
                 else
                         (void) sd_journal_send_with_location(
-                                code_file, code_line, func,
-                                "MESSAGE=%s", buf,
-                                "PRIORITY=%i", level,
-                                "SYSLOG_IDENTIFIER=%s", program_invocation_short_name,
+                                code_file,
+                                code_line,
+                                func,
+                                "MESSAGE=%s",
+                                buf,
+                                "PRIORITY=%i",
+                                level,
+                                "SYSLOG_IDENTIFIER=%s",
+                                program_invocation_short_name,
                                 NULL);
         } else
-                (void) fprintf(stderr, "%s: %s%s\n", program_invocation_short_name, level_prefix(level), buf);
+                (void) fprintf(
+                        stderr, "%s: %s%s\n", program_invocation_short_name, level_prefix(level), buf);
 
         errno = saved_errno;
         return -error;

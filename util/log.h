@@ -10,7 +10,7 @@
  * once, with the object's identity and the reason. "%m" prints the error passed in. */
 
 typedef enum LogTarget {
-        LOG_TARGET_AUTO,    /* journald if booted with systemd and its socket exists, else stderr */
+        LOG_TARGET_AUTO, /* journald if booted with systemd and its socket exists, else stderr */
         LOG_TARGET_STDERR,
         LOG_TARGET_JOURNAL,
 } LogTarget;
@@ -25,12 +25,12 @@ LogTarget log_get_target(void);
 int log_internal(int level, int error, const char *file, int line, const char *func, const char *format, ...)
         _printf_(6, 7);
 
-#define log_full_errno(level, error, ...)                                                       \
-        ({                                                                                      \
-                int _level_ = (level), _e_ = (error);                                           \
-                _level_ <= log_get_max_level()                                                  \
+#define log_full_errno(level, error, ...) \
+        ({ \
+                int _level_ = (level), _e_ = (error); \
+                _level_ <= log_get_max_level() \
                         ? log_internal(_level_, _e_, __FILE__, __LINE__, __func__, __VA_ARGS__) \
-                        : -abs(_e_);                                                            \
+                        : -abs(_e_); \
         })
 #define log_full(level, ...) (void) log_full_errno(level, 0, __VA_ARGS__)
 

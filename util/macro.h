@@ -21,17 +21,17 @@
 
 /* Hand ownership of a pointer or fd over: returns the value and resets the variable, so the
  * cleanup attribute of the old owner does nothing. */
-#define TAKE_PTR(p)                                  \
-        ({                                           \
-                __typeof__(p) _taken_ = (p);         \
-                (p) = NULL;                          \
-                _taken_;                             \
+#define TAKE_PTR(p) \
+        ({ \
+                __typeof__(p) _taken_ = (p); \
+                (p) = NULL; \
+                _taken_; \
         })
-#define TAKE_FD(fd)                                  \
-        ({                                           \
-                int _taken_fd_ = (fd);               \
-                (fd) = -EBADF;                       \
-                _taken_fd_;                          \
+#define TAKE_FD(fd) \
+        ({ \
+                int _taken_fd_ = (fd); \
+                (fd) = -EBADF; \
+                _taken_fd_; \
         })
 
 static inline void freep(void *p) {

@@ -1,0 +1,9 @@
+#!/bin/sh
+# make bench: every benchmark, side by side with its peer, figures on stdout.
+set -eu
+build=$1
+"$build/tests/bench/bench-rmtree" --runs "${BENCH_RUNS:-3}"
+if [ -x "$build/tests/bench/bench-mounttable" ]; then
+        "$build/tests/bench/bench-mounttable"
+        "$build/tests/bench/bench-mounttable" --real
+fi
