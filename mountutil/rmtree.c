@@ -126,7 +126,7 @@ typedef struct Level {
         bool dirty;     /* something below stays (refused, failed): our rmdir would fail */
         bool has_files; /* MU_RM_ONLY_DIRS: non-directories left in this directory */
         bool keep_all;  /* accumulate pending names across batches (root in parallel mode) */
-        int mnt_id;     /* only needed by the openat2 fallback */
+        int mnt_id;     /* the fallback compares it; with openat2 it is set on eviction */
         dev_t dev;      /* identity recorded on eviction, checked when reopened via ".." */
         ino_t ino;
         off_t offset;  /* readdir position recorded on eviction */
@@ -270,7 +270,8 @@ static void read_batch(Walk *w) {
 
         ssize_t n = getdents64(l->fd, w->buf, GETDENTS_BUF_SIZE);
         if (n <= 0) {
-                if (n < 0)
+                /* ENOENT: removed by someone else after we opened it, which is what we wanted. */
+                if (n < 0 && errno != ENOENT)
                         refuse(w, depth, NULL, negative_errno());
                 l->eof = true;
                 return;
@@ -319,22 +320,31 @@ static void evict(Level *l) {
 
         if (l->fd < 0 || l->borrowed)
                 return;
-        if (fstat(l->fd, &st) < 0)
-                return; /* keep it open: we could not verify a reopen */
+        /* Keep it open where a reopen could not be verified. */
+        if (fstat(l->fd, &st) < 0 || mount_id_at(l->fd, "", &l->mnt_id) < 0)
+                return;
         l->dev = st.st_dev;
         l->ino = st.st_ino;
         l->offset = lseek(l->fd, 0, SEEK_CUR);
         l->fd = safe_close(l->fd);
 }
 
+/* ".." from the child lands on whatever is mounted on the parent now: a mount stacked there after
+ * we closed its fd (a self-bind keeps dev and inode) shows only in the mount id. */
 static int reopen_via_dotdot(Level *parent, const Level *child) {
         _cleanup_close_ int fd = openat(child->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct stat st;
+        int mnt_id, r;
 
         if (fd < 0)
                 return negative_errno();
         if (fstat(fd, &st) < 0)
                 return negative_errno();
+        r = mount_id_at(fd, "", &mnt_id);
+        if (r < 0)
+                return r;
+        if (mnt_id != parent->mnt_id)
+                return -EXDEV;
         if (st.st_dev != parent->dev || st.st_ino != parent->ino)
                 return -ESTALE;
         if (lseek(fd, parent->offset, SEEK_SET) < 0)
