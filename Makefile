@@ -42,6 +42,15 @@ BENCHES      := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/bench/bench-*.c))
 FUZZERS      := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
 TEST_HELPERS := $(wildcard tests/lib/*.c)
 
+# Terse output ("CC util/log.c"); V=1 shows the full commands.
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
 .PHONY: all deps check check-run asan bench fuzz fuzz-run install clean format format-check tests
 
 all: $(PROG)
@@ -51,18 +60,18 @@ deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
 $(PROG): $(PROG_OBJS) $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(PROG_OBJS) $(LIB) $(LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $(PROG_OBJS) $(LIB) $(LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) -MMD -MP $(ALL_LDFLAGS) \
+	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) -MMD -MP $(ALL_LDFLAGS) \
 		-o $@ $< $(TEST_HELPERS) $(LIB) $(LIBS) $(TEST_LIBS)
 
 tests: $(PROG) $(UNIT_TESTS) $(KERNEL_TESTS) $(BENCHES)
@@ -83,7 +92,7 @@ bench: deps
 # libFuzzer harnesses, built with clang against the module sources directly.
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+	$(call say,FUZZ,$@)$(CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
 		-o $@ $< $(LIB_SRCS) $(LIBS)
 
 fuzz: deps $(FUZZERS)
@@ -113,7 +122,7 @@ clean:
 
 $(BUILD)/tests/demo/demo-rmtree: tests/demo/demo-rmtree.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 .PHONY: demo
 demo: deps
