@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
@@ -80,36 +81,26 @@ int log_internal(
         va_end(ap);
 
         if (log_get_target() == LOG_TARGET_JOURNAL) {
-                char code_file[256], code_line[32];
+                char *fields[7] = {};
+                struct iovec iov[ELEMENTSOF(fields)];
+                size_t n = 0;
 
-                (void) snprintf(code_file, sizeof(code_file), "CODE_FILE=%s", file);
-                (void) snprintf(code_line, sizeof(code_line), "CODE_LINE=%i", line);
-                if (error != 0)
-                        (void) sd_journal_send_with_location(
-                                code_file,
-                                code_line,
-                                func,
-                                "MESSAGE=%s",
-                                buf,
-                                "PRIORITY=%i",
-                                level,
-                                "ERRNO=%i",
-                                error,
-                                "SYSLOG_IDENTIFIER=%s",
-                                program_invocation_short_name,
-                                NULL);
-                else
-                        (void) sd_journal_send_with_location(
-                                code_file,
-                                code_line,
-                                func,
-                                "MESSAGE=%s",
-                                buf,
-                                "PRIORITY=%i",
-                                level,
-                                "SYSLOG_IDENTIFIER=%s",
-                                program_invocation_short_name,
-                                NULL);
+                if (asprintf(&fields[n++], "MESSAGE=%s", buf) < 0 ||
+                    asprintf(&fields[n++], "PRIORITY=%i", level) < 0 ||
+                    asprintf(&fields[n++], "SYSLOG_IDENTIFIER=%s", program_invocation_short_name) < 0 ||
+                    asprintf(&fields[n++], "CODE_FILE=%s", file) < 0 ||
+                    asprintf(&fields[n++], "CODE_LINE=%i", line) < 0 ||
+                    asprintf(&fields[n++], "CODE_FUNC=%s", func) < 0 ||
+                    (error != 0 && asprintf(&fields[n++], "ERRNO=%i", error) < 0)) {
+                        fields[--n] = NULL; /* asprintf() left it undefined */
+                        n = 0;              /* out of memory: drop the line rather than half of it */
+                }
+                for (size_t i = 0; i < n; i++)
+                        iov[i] = (struct iovec){.iov_base = fields[i], .iov_len = strlen(fields[i])};
+                if (n > 0)
+                        (void) sd_journal_sendv(iov, (int) n);
+                for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                        free(fields[i]);
         } else
                 (void) fprintf(
                         stderr, "%s: %s%s\n", program_invocation_short_name, level_prefix(level), buf);

@@ -49,8 +49,8 @@ static int build_pod(const char *base, const char *uid) {
                 arg);
 }
 
-/* Unmounts everything beneath path, deepest first, as the snapshot lists it. */
-static void unmount_beneath(const char *path) {
+/* Prints (print) or unmounts, deepest first, every mount at or beneath path. */
+static void mounts_beneath(const char *path, bool print) {
         _cleanup_mu_table_ MuMountTable *t = NULL;
         _cleanup_free_ const MuMount **m = NULL;
         size_t n = 0;
@@ -58,18 +58,13 @@ static void unmount_beneath(const char *path) {
         if (mu_table_load(NULL, &t) < 0 || mu_table_mounts_beneath(t, path, &m, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++)
-                (void) umount2(m[i]->target, MNT_DETACH);
-}
-
-static void print_mounts_beneath(const char *path) {
-        _cleanup_mu_table_ MuMountTable *t = NULL;
-        _cleanup_free_ const MuMount **m = NULL;
-        size_t n = 0;
-
-        if (mu_table_load(NULL, &t) < 0 || mu_table_mounts_beneath(t, path, &m, &n) < 0)
-                return;
-        for (size_t i = 0; i < n; i++)
-                printf("   %s  (%s, %s)\n", m[i]->target + strlen(path) + 1, m[i]->fstype, m[i]->source);
+                if (print)
+                        printf("   %s  (%s, %s)\n",
+                               m[i]->target + strlen(path) + 1,
+                               m[i]->fstype,
+                               m[i]->source);
+                else
+                        (void) umount2(m[i]->target, MNT_DETACH);
 }
 
 int main(void) {
@@ -98,7 +93,7 @@ int main(void) {
         printf("== An orphaned pod dir with traps in it (%s):\n", pod);
         sh("cd %s && find . | sort | sed 's/^/   /'", pod);
         printf("\n== Mounted beneath it:\n");
-        print_mounts_beneath(pod);
+        mounts_beneath(pod, true);
 
         printf("\n== mu_rm_tree(pods_fd, \"" UID "\", MU_RM_ROOT):\n");
         _cleanup_close_ int pods_fd = open(pods, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -122,7 +117,7 @@ int main(void) {
         printf("   mounted volume data intact: %s\n", intact ? "yes" : "NO");
 
         /* The same layout, the way the cron scripts in the incident reports did it. */
-        unmount_beneath(pod);
+        mounts_beneath(pod, false);
         sh("rm -rf %s", pod);
         build_pod(base, UID);
         printf("\n== Compare: rm -rf --one-file-system on the same layout:\n");
@@ -131,7 +126,7 @@ int main(void) {
         printf("   customer data in the bind-mounted export: %s\n",
                rm_destroyed ? "DESTROYED (same device, so --one-file-system went in)" : "intact");
 
-        unmount_beneath(base);
+        mounts_beneath(base, false);
         sh("rm -rf --one-file-system %s", base);
         return intact && r == -EXDEV ? 0 : 1;
 }
