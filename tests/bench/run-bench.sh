@@ -7,3 +7,4 @@ if [ -x "$build/tests/bench/bench-mounttable" ]; then
         "$build/tests/bench/bench-mounttable"
         "$build/tests/bench/bench-mounttable" --real
 fi
+"$build/tests/bench/bench-cgroupfs" --pods "${BENCH_CGROUP_PODS:-1000}" --enum-pods "${BENCH_CGROUP_ENUM_PODS:-5000}"
