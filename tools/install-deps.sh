@@ -3,8 +3,12 @@
 # everything is already there. Not root or no apt: say what is missing and let the build fail.
 set -eu
 
+# build, test and e2e: the CRI client (nghttp2, protobuf-c), a private containerd with runc and a
+# static busybox for the hand-built images, Debian's python3-grpcio for the fault-injecting server.
 PACKAGES="build-essential pkg-config libmount-dev libblkid-dev libsystemd-dev libcmocka-dev
-clang libclang-rt-14-dev clang-format util-linux coreutils"
+clang libclang-rt-14-dev clang-format util-linux coreutils
+libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
+containerd runc busybox-static python3-grpcio iproute2 valgrind"
 
 missing=""
 for p in $PACKAGES; do
