@@ -32,8 +32,9 @@ typedef struct CgfsHierarchies {
 int cgfs_hierarchies_find(const char *mountinfo, const char *cgroup_root, CgfsHierarchies *ret);
 void cgfs_hierarchies_done(CgfsHierarchies *h);
 
-/* The hierarchy that carries `controller` ("freezer", "cpu", "name=systemd"), or the v2 one for
- * controller "" ; NULL if none. */
+/* The v1 hierarchy that carries `controller` ("freezer", "cpu", "name=systemd"), or the v2 one for
+ * controller ""; NULL if none. Only v1 hierarchies are matched by controller (v2's controllers
+ * string is ""): on pure v2, "cpu" is NULL. */
 const CgfsHierarchy *cgfs_hierarchies_get(const CgfsHierarchies *h, const char *controller);
 
 /* ---- layout ------------------------------------------------------------------------------------ */
@@ -41,7 +42,7 @@ const CgfsHierarchy *cgfs_hierarchies_get(const CgfsHierarchies *h, const char *
 typedef enum CgfsDriver {
         CGFS_DRIVER_AUTO,
         CGFS_DRIVER_CGROUPFS, /* <kubepods>/{burstable,besteffort}/pod<uid>, <kubepods>/pod<uid> */
-        CGFS_DRIVER_SYSTEMD,  /* <kubepods>.slice/<kubepods>-burstable.slice/<kubepods>-burstable-pod<uid_>.slice */
+        CGFS_DRIVER_SYSTEMD, /* <kubepods>.slice/<kubepods>-burstable.slice/<kubepods>-burstable-pod<uid_>.slice */
 } CgfsDriver;
 
 typedef enum CgfsQos {
@@ -55,12 +56,14 @@ const char *cgfs_driver_to_string(CgfsDriver d);
 int cgfs_driver_from_string(const char *s, CgfsDriver *ret);
 const char *cgfs_qos_to_string(CgfsQos q); /* "guaranteed", "burstable", "besteffort" */
 
-/* Is `name` exactly the directory name of a pod cgroup of `qos` under `driver` (not AUTO) and
- * `kubepods`? cgroupfs: "pod<uid>"; systemd: "<kubepods>[-<qos>]-pod<uid with _ for ->.slice".
- * A uid is a lowercase UUID (8-4-4-4-12 hex) or 32 lowercase hex digits (static pods). On a match
- * the uid, with '-' restored, is written to ret_uid (CGFS_UID_MAX + 1 bytes) and 1 returned;
- * 0 for anything else. */
-int cgfs_parse_pod_name(const char *name, CgfsDriver driver, const char *kubepods, CgfsQos qos, char *ret_uid);
+/* Is `name` exactly the directory name of a pod cgroup of `qos` under `driver` and `kubepods`?
+ * cgroupfs: "pod<uid>"; systemd: "<kubepods>[-<qos>]-pod<uid with _ for ->.slice". A uid is a
+ * lowercase UUID (8-4-4-4-12 hex) or 32 lowercase hex digits (static pods). On a match the uid,
+ * with '-' restored, is written to ret_uid (CGFS_UID_MAX + 1 bytes; may be NULL) and 1 returned;
+ * 0 for any other name (and a NULL one). -EINVAL for a bad driver (AUTO too), qos or kubepods,
+ * whatever the name. */
+int cgfs_parse_pod_name(
+        const char *name, CgfsDriver driver, const char *kubepods, CgfsQos qos, char *ret_uid);
 
 /* The directory of the pod's cgroup relative to a hierarchy's root, e.g.
  * "kubepods/burstable/pod<uid>" or "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice". */
@@ -74,13 +77,17 @@ int cgfs_detect_driver(const CgfsHierarchies *h, const char *kubepods, CgfsDrive
 typedef struct CgfsPod {
         char uid[CGFS_UID_MAX + 1];
         CgfsQos qos;
-        char **paths;         /* per hierarchy (same index as CgfsHierarchies.items): the pod's
-                               * cgroup relative to the hierarchy root, or NULL where absent */
-        char **children;      /* NULL-terminated names of the child cgroups (sandboxes, containers),
-                               * union over all hierarchies */
-        bool populated;       /* holds processes, in itself or below, in any hierarchy */
-        cgfs_usec_t changed;  /* newest change time (CLOCK_REALTIME, usec) of the pod cgroup and its
-                               * children in any hierarchy: for the orphan grace */
+        char **paths;        /* per hierarchy, indexed like the CgfsHierarchies the pods were
+                              * enumerated with: the pod's cgroup relative to the hierarchy root,
+                              * or NULL where absent. One allocation: every entry points to the
+                              * same string inside it, so free only paths (cgfs_pods_done), never
+                              * paths[i] */
+        char **children;     /* NULL-terminated names of the child cgroups (sandboxes, containers),
+                              * union over all hierarchies */
+        bool populated;      /* holds processes, in itself or below, in any hierarchy (v1: a tree
+                              * too deep to walk counts as populated) */
+        cgfs_usec_t changed; /* newest change time (CLOCK_REALTIME, usec) of the pod cgroup and its
+                              * children in any hierarchy: for the orphan grace */
 } CgfsPod;
 
 typedef struct CgfsPods {
@@ -90,12 +97,16 @@ typedef struct CgfsPods {
 } CgfsPods;
 
 /* Every pod cgroup under `kubepods` for `driver` (AUTO: detected; nothing there: 0 pods). Stray
- * directories that are not exactly pod cgroups are ignored. Sorted by uid. */
+ * directories that are not exactly pod cgroups are ignored. One item per uid and QoS class: a uid
+ * found in two QoS directories (leftovers) is two items. Sorted by uid, then QoS class. Pass the
+ * same `h` to every call on these pods: paths[] is indexed by it. */
 int cgfs_pods_enumerate(const CgfsHierarchies *h, const char *kubepods, CgfsDriver driver, CgfsPods *ret);
 void cgfs_pods_done(CgfsPods *p);
+/* The first pod (lowest QoS class) with `uid`, or NULL. */
 const CgfsPod *cgfs_pods_find(const CgfsPods *p, const char *uid);
 
-/* Re-reads whether the pod cgroup holds processes now (1/0), in any hierarchy. */
+/* Re-reads whether the pod cgroup holds processes now (1/0), in any hierarchy of `h` (the one the
+ * pod was enumerated with). */
 int cgfs_pod_is_populated(const CgfsHierarchies *h, const CgfsPod *pod);
 
 /* ---- destruction ------------------------------------------------------------------------------- */
@@ -109,10 +120,12 @@ typedef struct CgfsDestroyStats {
 
 /* Kills every process in the pod cgroup and below (v2 cgroup.kill; else freeze, SIGKILL each pid
  * through a pidfd after checking it still is inside, always thaw), waits until it is empty
- * (cgroup.events, at most `timeout`), then removes it depth-first in every hierarchy. EBUSY is
- * retried a bounded number of times; a cgroup already gone is success. With the systemd driver it
- * first asks systemd to stop the slice, where systemd answers. Processes outside the pod cgroup are
- * never signalled. -EBUSY: still populated after the timeout. ret_stats may be NULL. */
+ * (cgroup.events, at most `timeout`; 0: one kill pass, no waiting), then removes it depth-first in
+ * every hierarchy of `h` (the one the pod was enumerated with). EBUSY is retried a bounded number
+ * of times; a cgroup already gone is success. With the systemd driver it first asks systemd to stop
+ * the slice, where systemd answers. Processes outside the pod cgroup are never signalled. -EBUSY:
+ * still populated after the timeout. ret_stats (may be NULL) is filled on every return, failures
+ * and -EBUSY included (what was done), except -EINVAL for a NULL h or pod. */
 int cgfs_pod_destroy(
         const CgfsHierarchies *h,
         const CgfsPod *pod,
@@ -121,7 +134,8 @@ int cgfs_pod_destroy(
         CgfsDestroyStats *ret_stats);
 
 /* A pod that must wait (volumes still mounted) gets the least CPU, as the kubelet does:
- * cpu.shares=2 on v1, cpu.weight=1 on v2. A hierarchy without the cpu controller is skipped. */
+ * cpu.shares=2 on v1, cpu.weight=1 on v2, in every hierarchy of `h` (the one the pod was
+ * enumerated with). A hierarchy without the cpu controller is skipped. */
 int cgfs_pod_reduce_cpu(const CgfsHierarchies *h, const CgfsPod *pod);
 
 /* ---- counts ------------------------------------------------------------------------------------ */

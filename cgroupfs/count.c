@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cgroupfs/cgroupfs.h"
+#include "cgroupfs/cgroupfs-internal.h"
 #include "util/macro.h"
 #include "util/parse.h"
 
@@ -83,15 +83,8 @@ int cgfs_count_cgroups(const char *path, CgfsControllerCount **ret, size_t *ret_
                         continue;
                 }
 
-                if (n == allocated) {
-                        size_t a = allocated ? allocated * 2 : 16;
-                        CgfsControllerCount *p = reallocarray(items, a, sizeof(*items));
-
-                        if (!p)
-                                return -ENOMEM;
-                        items = p;
-                        allocated = a;
-                }
+                if (cg_grow((void **) &items, &allocated, n, sizeof(*items)) < 0)
+                        return -ENOMEM;
                 r = parse_line(line, &items[n]);
                 if (r < 0)
                         return r;

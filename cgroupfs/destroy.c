@@ -17,14 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroupfs/cgroupfs.h"
+#include "cgroupfs/cgroupfs-internal.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/parse.h"
@@ -48,13 +47,6 @@
 
 /* ---- small helpers ---------------------------------------------------------------------------- */
 
-static cgfs_usec_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (cgfs_usec_t) ts.tv_sec * USEC_PER_SEC + (cgfs_usec_t) ts.tv_nsec / 1000u;
-}
-
 static cgfs_usec_t usec_add(cgfs_usec_t a, cgfs_usec_t b) {
         return a > USEC_INFINITY - b ? USEC_INFINITY : a + b;
 }
@@ -71,30 +63,12 @@ static void sleep_usec(cgfs_usec_t u) {
 
 /* Sleeps `delay`, but never past `until`; false when `until` has passed already. */
 static bool sleep_until(cgfs_usec_t delay, cgfs_usec_t until) {
-        cgfs_usec_t n = now_usec();
+        cgfs_usec_t n = cg_now_usec(CLOCK_MONOTONIC);
 
         if (n >= until)
                 return false;
         sleep_usec(MIN(delay, until - n));
         return true;
-}
-
-static bool errno_is_gone(int e) {
-        e = e < 0 ? -e : e;
-        return e == ENOENT || e == ENODEV;
-}
-
-/* Is `controller` one of the comma-separated `list`? */
-static bool controllers_contain(const char *list, const char *controller, size_t len) {
-        for (const char *c = list; *c;) {
-                size_t n = strcspn(c, ",");
-
-                if (n == len && strncmp(c, controller, len) == 0)
-                        return true;
-                c += n;
-                c += *c == ',';
-        }
-        return false;
 }
 
 /* Do two comma-separated controller lists share one? Two v1 hierarchies never share a controller
@@ -103,71 +77,12 @@ static bool controllers_intersect(const char *a, const char *b) {
         for (const char *c = a; *c;) {
                 size_t n = strcspn(c, ",");
 
-                if (n > 0 && controllers_contain(b, c, n))
+                if (n > 0 && cg_controllers_contain(b, c, n))
                         return true;
                 c += n;
                 c += *c == ',';
         }
         return false;
-}
-
-/* A pod path from the enumeration is relative and has no "." or ".." component, so that it can
- * only lead beneath the hierarchy it is opened from. */
-static bool path_is_safe(const char *p) {
-        if (!p || p[0] == '\0' || p[0] == '/')
-                return false;
-        for (const char *c = p; *c;) {
-                size_t n = strcspn(c, "/");
-
-                if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-                        return false;
-                c += n;
-                if (*c == '/' && *++c == '\0')
-                        return false;
-        }
-        return true;
-}
-
-static int read_fd_all(int fd, char **ret) {
-        _cleanup_free_ char *buf = NULL;
-        size_t allocated = 0, len = 0;
-
-        for (;;) {
-                ssize_t k;
-
-                if (allocated - len < 2) {
-                        size_t a = allocated ? allocated * 2 : 4096;
-                        char *b;
-
-                        if (a > READ_MAX)
-                                return -EFBIG;
-                        b = realloc(buf, a);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                        allocated = a;
-                }
-                k = read(fd, buf + len, allocated - len - 1);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-        }
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
-static int read_at(int dfd, const char *name, char **ret) {
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-        if (fd < 0)
-                return -errno;
-        return read_fd_all(fd, ret);
 }
 
 static int write_at(int dfd, const char *name, const char *value) {
@@ -183,33 +98,12 @@ static int write_at(int dfd, const char *name, const char *value) {
         return (size_t) k == len ? 0 : -EIO;
 }
 
-/* A listing of the child cgroups of `dfd` on a file description of its own, so that every walk
- * over the same fd starts at the beginning. */
-static int opendir_at(int dfd, DIR **ret) {
-        int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d;
+/* The next child cgroup of d, for a walk `depth` levels beneath the pod cgroup: 1, or 0 at the end;
+ * -ELOOP deeper than any runtime nests. */
+static int next_child(DIR *d, unsigned depth, struct dirent **ret_de) {
+        int r = cg_readdir_child(d, ret_de, NULL);
 
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                safe_close(fd);
-                return r;
-        }
-        *ret = d;
-        return 0;
-}
-
-static bool dirent_is_cgroup(DIR *d, const struct dirent *de) {
-        struct stat st;
-
-        if (de->d_name[0] == '.' &&
-            (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-                return false;
-        if (de->d_type != DT_UNKNOWN)
-                return de->d_type == DT_DIR;
-        return fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        return r > 0 && depth >= CGROUP_DEPTH_MAX ? -ELOOP : r;
 }
 
 /* ---- pid sets --------------------------------------------------------------------------------- */
@@ -225,15 +119,8 @@ static void pid_set_done(PidSet *s) {
 }
 
 static int pid_set_add(PidSet *s, pid_t pid) {
-        if (s->n == s->allocated) {
-                size_t a = s->allocated ? s->allocated * 2 : 64;
-                pid_t *items = reallocarray(s->items, a, sizeof(pid_t));
-
-                if (!items)
-                        return -ENOMEM;
-                s->items = items;
-                s->allocated = a;
-        }
+        if (cg_grow((void **) &s->items, &s->allocated, s->n, sizeof(*s->items)) < 0)
+                return -ENOMEM;
         s->items[s->n++] = pid;
         return 0;
 }
@@ -256,18 +143,17 @@ static void pid_set_uniq(PidSet *s) {
         s->n = k + 1;
 }
 
-/* The pids in cgroup.procs of `dfd` and of every cgroup beneath it, added to `out`; with `out`
- * NULL it stops at the first one. 1 if there was one, 0 if none; a cgroup removed meanwhile
- * holds none. */
+/* Adds the pids in cgroup.procs of `dfd` and of every cgroup beneath it to `out`; a cgroup
+ * removed meanwhile holds none. */
 static int collect_pids(int dfd, unsigned depth, PidSet *out) {
         _cleanup_closedir_ DIR *d = NULL;
         _cleanup_free_ char *procs = NULL;
-        bool found = false;
+        struct dirent *de;
         int r;
 
-        r = read_at(dfd, "cgroup.procs", &procs);
+        r = cg_read_file_at(dfd, "cgroup.procs", READ_MAX, &procs);
         if (r < 0)
-                return errno_is_gone(r) ? 0 : r;
+                return cg_errno_is_gone(r) ? 0 : r;
         for (char *line = procs, *next; line && *line; line = next) {
                 int pid;
 
@@ -276,41 +162,28 @@ static int collect_pids(int dfd, unsigned depth, PidSet *out) {
                         *next++ = '\0';
                 if (safe_atoi(line, &pid) < 0 || pid <= 0)
                         continue;
-                if (!out)
-                        return 1;
                 r = pid_set_add(out, pid);
                 if (r < 0)
                         return r;
-                found = true;
         }
 
-        r = opendir_at(dfd, &d);
+        r = cg_opendir_at(dfd, ".", &d);
         if (r < 0)
-                return errno_is_gone(r) ? found : r;
-        errno = 0;
-        for (struct dirent *de; (de = readdir(d)); errno = 0) {
+                return cg_errno_is_gone(r) ? 0 : r;
+        while ((r = next_child(d, depth, &de)) > 0) {
                 _cleanup_close_ int fd = -EBADF;
 
-                if (!dirent_is_cgroup(d, de))
-                        continue;
-                if (depth >= CGROUP_DEPTH_MAX)
-                        return -ELOOP;
-                fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                fd = openat(dirfd(d), de->d_name, CG_OPEN_DIR_FLAGS);
                 if (fd < 0) {
-                        if (errno_is_gone(errno))
+                        if (cg_errno_is_gone(errno))
                                 continue;
                         return -errno;
                 }
                 r = collect_pids(fd, depth + 1, out);
                 if (r < 0)
                         return r;
-                if (r > 0 && !out)
-                        return 1;
-                found = found || r > 0;
         }
-        if (errno != 0 && !errno_is_gone(errno))
-                return -errno;
-        return found;
+        return r;
 }
 
 /* ---- the pod cgroup in each hierarchy --------------------------------------------------------- */
@@ -370,22 +243,22 @@ static int targets_open(const CgfsHierarchies *h, const CgfsPod *pod, Targets *r
                         .root_fd = -EBADF,
                         .fd = -EBADF,
                         .events_fd = -EBADF,
-                        .freezer =
-                                !h->items[i].v2 &&
-                                controllers_contain(h->items[i].controllers, "freezer", strlen("freezer")),
+                        .freezer = !h->items[i].v2 &&
+                                   cg_controllers_contain(
+                                           h->items[i].controllers, "freezer", strlen("freezer")),
                 };
                 if (!path)
                         continue;
-                if (!path_is_safe(path))
+                if (!cg_path_is_safe(path))
                         return -EINVAL;
                 t->root_fd = open(h->items[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (t->root_fd < 0) {
-                        if (errno_is_gone(errno))
+                        if (cg_errno_is_gone(errno))
                                 continue;
                         return -errno;
                 }
-                t->fd = openat(t->root_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (t->fd < 0 && !errno_is_gone(errno))
+                t->fd = openat(t->root_fd, path, CG_OPEN_DIR_FLAGS);
+                if (t->fd < 0 && !cg_errno_is_gone(errno))
                         return -errno;
         }
         *ret = ts;
@@ -396,22 +269,20 @@ static int targets_open(const CgfsHierarchies *h, const CgfsPod *pod, Targets *r
 /* The value of `key` in cgroup.events ("populated", "frozen"): 1/0; a cgroup gone is 0. */
 static int target_event(Target *t, const char *key) {
         char buf[256];
-        size_t kl = strlen(key);
         ssize_t k;
+        int r;
 
         if (t->events_fd < 0) {
                 t->events_fd = openat(t->fd, "cgroup.events", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
                 if (t->events_fd < 0)
-                        return errno_is_gone(errno) ? 0 : -errno;
+                        return cg_errno_is_gone(errno) ? 0 : -errno;
         }
         k = pread(t->events_fd, buf, sizeof(buf) - 1, 0);
         if (k < 0)
-                return errno_is_gone(errno) ? 0 : -errno;
+                return cg_errno_is_gone(errno) ? 0 : -errno;
         buf[k] = '\0';
-        for (char *line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
-                if (strncmp(line, key, kl) == 0 && line[kl] == ' ')
-                        return line[kl + 1] == '1';
-        return -EBADMSG;
+        r = cg_events_get(buf, key);
+        return r == -ENODATA ? -EBADMSG : r;
 }
 
 /* Waits for cgroup.events to show `key` as `value`, woken by the kernel's notification. 0, or
@@ -426,7 +297,7 @@ static int target_wait_event(Target *t, const char *key, int value, cgfs_usec_t 
                         return r;
                 if (r == value || t->events_fd < 0)
                         return 0;
-                n = now_usec();
+                n = cg_now_usec(CLOCK_MONOTONIC);
                 if (n >= until)
                         return -ETIME;
                 p = (struct pollfd){.fd = t->events_fd, .events = POLLPRI};
@@ -436,13 +307,12 @@ static int target_wait_event(Target *t, const char *key, int value, cgfs_usec_t 
         }
 }
 
-/* Holds the target processes, in itself or beneath: 1/0. */
+/* Holds the target processes, in itself or beneath: 1/0. As deep as collect_pids() reads; a
+ * cgroup deeper than that counts as populated. */
 static int target_populated(Target *t) {
         if (t->fd < 0)
                 return 0;
-        if (t->hierarchy->v2)
-                return target_event(t, "populated");
-        return collect_pids(t->fd, 0, NULL);
+        return cg_is_populated(t->fd, t->hierarchy->v2, CGROUP_DEPTH_MAX + 1);
 }
 
 static int targets_populated(Targets *ts) {
@@ -498,14 +368,11 @@ static int pid_is_inside(const Targets *ts, pid_t pid) {
         int r;
 
         (void) snprintf(proc, sizeof(proc), "/proc/%d/cgroup", (int) pid);
-        {
-                _cleanup_close_ int fd = open(proc, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        return errno == ENOENT || errno == ESRCH ? 0 : -errno;
-                r = read_fd_all(fd, &content);
-                if (r < 0)
-                        return r == -ESRCH ? 0 : r;
-        }
+        r = cg_read_file_at(AT_FDCWD, proc, READ_MAX, &content);
+        if (r == -ENOENT || r == -ESRCH) /* exited */
+                return 0;
+        if (r < 0)
+                return r;
 
         for (char *line = content, *next; line && *line; line = next) {
                 char *controllers, *path;
@@ -570,7 +437,7 @@ static int kill_pid_if_inside(const Targets *ts, pid_t pid) {
  * while for it: a frozen cgroup cannot fork, so its pid list is complete. Not frozen in time (a
  * process in D state) is no reason to stop: the kill goes on and the next round tries again. */
 static void targets_freeze(Targets *ts, bool v2_has_kill_file, cgfs_usec_t until) {
-        until = MIN(until, usec_add(now_usec(), FREEZE_WAIT_USEC));
+        until = MIN(until, usec_add(cg_now_usec(CLOCK_MONOTONIC), FREEZE_WAIT_USEC));
 
         for (size_t i = 0; i < ts->n; i++) {
                 Target *t = &ts->items[i];
@@ -598,7 +465,8 @@ static void targets_freeze(Targets *ts, bool v2_has_kill_file, cgfs_usec_t until
                 for (;;) {
                         _cleanup_free_ char *state = NULL;
 
-                        if (read_at(t->fd, "freezer.state", &state) < 0 || strncmp(state, "FROZEN", 6) == 0)
+                        if (cg_read_file_at(t->fd, "freezer.state", READ_MAX, &state) < 0 ||
+                            strncmp(state, "FROZEN", 6) == 0)
                                 break;
                         if (!sleep_until(delay, until))
                                 break;
@@ -675,7 +543,8 @@ static int targets_kill_file(Targets *ts, cgfs_usec_t until, PidSet *killed, boo
         if (r <= 0)
                 return r;
         *used_kill_file = true;
-        r = target_wait_event(v2, "populated", 0, MIN(until, usec_add(now_usec(), KILL_SETTLE_USEC)));
+        r = target_wait_event(
+                v2, "populated", 0, MIN(until, usec_add(cg_now_usec(CLOCK_MONOTONIC), KILL_SETTLE_USEC)));
         if (r == -ETIME)
                 return 0;
         return r < 0 ? r : 1;
@@ -703,7 +572,7 @@ static int targets_kill(Targets *ts, cgfs_usec_t until, PidSet *killed, bool *us
                 r = targets_populated(ts);
                 if (r == 0)
                         return 1;
-                if (round > 0 && now_usec() >= until)
+                if (round > 0 && cg_now_usec(CLOCK_MONOTONIC) >= until)
                         break;
                 r = targets_kill_round(ts, *used_kill_file, until, killed);
                 if (r < 0 && ret == 0)
@@ -712,7 +581,7 @@ static int targets_kill(Targets *ts, cgfs_usec_t until, PidSet *killed, bool *us
                         ts,
                         MIN(until,
                             usec_add(
-                                    now_usec(),
+                                    cg_now_usec(CLOCK_MONOTONIC),
                                     MIN((round + 1) * 10 * USEC_PER_MSEC, ROUND_WAIT_MAX_USEC))));
                 if (r == 0)
                         return 1;
@@ -730,7 +599,7 @@ static int rmdir_retry(int dfd, const char *name, unsigned tries, unsigned *n_re
                         (*n_removed)++;
                         return 0;
                 }
-                if (errno_is_gone(errno))
+                if (cg_errno_is_gone(errno))
                         return 0;
                 if (errno != EBUSY || i + 1 >= tries)
                         return -errno;
@@ -742,35 +611,26 @@ static int rmdir_retry(int dfd, const char *name, unsigned tries, unsigned *n_re
 /* Removes every cgroup beneath `dfd`, children before their parents. */
 static int remove_children(int dfd, unsigned depth, unsigned tries, unsigned *n_removed) {
         _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
         int r, ret = 0;
 
-        r = opendir_at(dfd, &d);
+        r = cg_opendir_at(dfd, ".", &d);
         if (r < 0)
-                return errno_is_gone(r) ? 0 : r;
-        errno = 0;
-        for (struct dirent *de; (de = readdir(d)); errno = 0) {
+                return cg_errno_is_gone(r) ? 0 : r;
+        while ((r = next_child(d, depth, &de)) > 0) {
                 _cleanup_close_ int fd = -EBADF;
 
-                if (!dirent_is_cgroup(d, de))
-                        continue;
-                if (depth >= CGROUP_DEPTH_MAX)
-                        return -ELOOP;
                 /* A leaf (a sandbox or container cgroup, the usual case) goes at once, without
                  * listing it; EBUSY means children (or tasks) and sends us down into it. */
-                if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) >= 0) {
-                        (*n_removed)++;
+                r = rmdir_retry(dirfd(d), de->d_name, 1, n_removed);
+                if (r != -EBUSY) {
+                        if (r < 0 && ret == 0)
+                                ret = r;
                         continue;
                 }
-                if (errno_is_gone(errno))
-                        continue;
-                if (errno != EBUSY) {
-                        if (ret == 0)
-                                ret = -errno;
-                        continue;
-                }
-                fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                fd = openat(dirfd(d), de->d_name, CG_OPEN_DIR_FLAGS);
                 if (fd < 0) {
-                        if (!errno_is_gone(errno) && ret == 0)
+                        if (!cg_errno_is_gone(errno) && ret == 0)
                                 ret = -errno;
                         continue;
                 }
@@ -781,8 +641,8 @@ static int remove_children(int dfd, unsigned depth, unsigned tries, unsigned *n_
                 if (r < 0 && ret == 0)
                         ret = r;
         }
-        if (errno != 0 && !errno_is_gone(errno) && ret == 0)
-                ret = -errno;
+        if (r < 0 && ret == 0)
+                ret = r;
         return ret;
 }
 
@@ -802,9 +662,9 @@ static int target_remove(Target *t, unsigned tries, unsigned *n_removed) {
                 parent = strndup(t->path, (size_t) (slash - t->path));
                 if (!parent)
                         return -ENOMEM;
-                parent_fd = openat(t->root_fd, parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                parent_fd = openat(t->root_fd, parent, CG_OPEN_DIR_FLAGS);
                 if (parent_fd < 0)
-                        return errno_is_gone(errno) ? r : -errno;
+                        return cg_errno_is_gone(errno) ? r : -errno;
         }
         {
                 int k = rmdir_retry(slash ? parent_fd : t->root_fd, name, tries, n_removed);
@@ -896,7 +756,7 @@ int cgfs_pod_destroy(
 
         if (!h || !pod)
                 return -EINVAL;
-        until = usec_add(now_usec(), timeout);
+        until = usec_add(cg_now_usec(CLOCK_MONOTONIC), timeout);
 
         slice = pod_slice_name(h, pod);
         if (slice && (driver == CGFS_DRIVER_SYSTEMD || driver == CGFS_DRIVER_AUTO)) {
@@ -955,18 +815,18 @@ int cgfs_pod_reduce_cpu(const CgfsHierarchies *h, const CgfsPod *pod) {
                 if (x->v2) {
                         file = "cpu.weight";
                         value = "1";
-                } else if (controllers_contain(x->controllers, "cpu", strlen("cpu"))) {
+                } else if (cg_controllers_contain(x->controllers, "cpu", strlen("cpu"))) {
                         file = "cpu.shares";
                         value = "2";
                 } else
                         continue;
-                if (!path_is_safe(path))
+                if (!cg_path_is_safe(path))
                         return -EINVAL;
                 root_fd = open(x->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (root_fd >= 0)
-                        fd = openat(root_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        fd = openat(root_fd, path, CG_OPEN_DIR_FLAGS);
                 if (fd < 0) {
-                        if (!errno_is_gone(errno) && ret == 0)
+                        if (!cg_errno_is_gone(errno) && ret == 0)
                                 ret = -errno;
                         continue;
                 }
@@ -974,7 +834,7 @@ int cgfs_pod_reduce_cpu(const CgfsHierarchies *h, const CgfsPod *pod) {
                 /* v2 without the cpu controller enabled for the pod has no cpu.weight. */
                 if (r == -ENOENT && x->v2)
                         continue;
-                if (r < 0 && !errno_is_gone(r) && ret == 0)
+                if (r < 0 && !cg_errno_is_gone(r) && ret == 0)
                         ret = r;
         }
         return ret;

@@ -9,22 +9,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include "cgroupfs/cgroupfs.h"
+#include "cgroupfs/cgroupfs-internal.h"
 #include "util/macro.h"
 
 /* Deeper than any runtime nests below a pod cgroup (pod / container / maybe one more). */
 #define CGROUP_DEPTH_MAX 16
-#define EVENTS_SIZE_MAX 4096
-
-#define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
 /* A pod cgroup as found in one hierarchy. */
 typedef struct PodRef {
@@ -78,25 +73,10 @@ static void pods_donep(CgfsPods *p) {
         cgfs_pods_done(p);
 }
 
-static int grow(void **items, size_t *allocated, size_t n, size_t size) {
-        size_t a;
-        void *p;
-
-        if (n < *allocated)
-                return 0;
-        a = *allocated ? *allocated * 2 : 64;
-        p = reallocarray(*items, a, size);
-        if (!p)
-                return -ENOMEM;
-        *items = p;
-        *allocated = a;
-        return 0;
-}
-
 static int names_add(Names *l, const char *name) {
         char *s;
 
-        if (grow((void **) &l->items, &l->allocated, l->n, sizeof(*l->items)) < 0)
+        if (cg_grow((void **) &l->items, &l->allocated, l->n, sizeof(*l->items)) < 0)
                 return -ENOMEM;
         s = strdup(name);
         if (!s)
@@ -133,161 +113,8 @@ static int names_to_strv(Names *l, char ***ret) {
         return 0;
 }
 
-static cgfs_usec_t timespec_to_usec(const struct timespec *ts) {
-        return (cgfs_usec_t) ts->tv_sec * 1000000u + (cgfs_usec_t) ts->tv_nsec / 1000u;
-}
-
 static cgfs_usec_t stat_changed(const struct stat *st) {
-        return MAX(timespec_to_usec(&st->st_mtim), timespec_to_usec(&st->st_ctim));
-}
-
-/* A cgroup that is removed while we look reads ENODEV; one already gone ENOENT. */
-static bool errno_is_gone(int e) {
-        return e == ENOENT || e == ENODEV;
-}
-
-/* Reads the whole of the small file `name` beneath dir_fd (at most max bytes, else -EFBIG) and
- * NUL-terminates it. cgroup files report a size of 4096 or 0, so read until EOF. */
-static int read_small_file_at(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        size_t n = 0;
-
-        fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + n, max + 1 - n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n > max)
-                        return -EFBIG;
-        }
-        buf[n] = '\0';
-        *ret = TAKE_PTR(buf);
-        if (ret_size)
-                *ret_size = n;
-        return 0;
-}
-
-/* v1: does cgroup.procs of the cgroup at dir_fd (or of its child cgroup `child`, without opening
- * the child directory) list a pid? One read: a pid is a line. */
-static int cgroup_has_procs(int dir_fd, const char *child) {
-        char path[NAME_MAX + sizeof("/cgroup.procs")]; /* a d_name is at most NAME_MAX */
-        _cleanup_close_ int fd = -EBADF;
-        char buf[64];
-        ssize_t k;
-
-        if ((size_t) snprintf(path, sizeof(path), "%s%scgroup.procs", child ?: "", child ? "/" : "") >=
-            sizeof(path))
-                return -ENAMETOOLONG;
-        fd = openat(dir_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return errno_is_gone(errno) || errno == ENOTDIR ? 0 : negative_errno();
-        do
-                k = read(fd, buf, sizeof(buf));
-        while (k < 0 && errno == EINTR);
-        if (k < 0)
-                return errno_is_gone(errno) ? 0 : negative_errno();
-        return k > 0;
-}
-
-/* v1 has no "populated" file: a cgroup holds processes if it or any descendant lists one. Takes
- * dir_fd over. Depth-first with bounded recursion; a tree deeper than any runtime makes counts as
- * populated, the safe answer for a liveness check. */
-static int cgroup_tree_has_procs(int dir_fd, unsigned depth) {
-        _cleanup_closedir_ DIR *d = NULL;
-        struct dirent *de;
-        int r;
-
-        r = cgroup_has_procs(dir_fd, NULL);
-        if (r != 0) {
-                safe_close(dir_fd);
-                return r;
-        }
-        if (depth >= CGROUP_DEPTH_MAX) {
-                safe_close(dir_fd);
-                return 1;
-        }
-
-        d = fdopendir(dir_fd);
-        if (!d) {
-                r = negative_errno();
-                safe_close(dir_fd);
-                return r;
-        }
-        while ((errno = 0, de = readdir(d))) {
-                int fd;
-
-                if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-                        continue;
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                fd = openat(dirfd(d), de->d_name, OPEN_DIR_FLAGS);
-                if (fd < 0) {
-                        if (errno_is_gone(errno) || errno == ENOTDIR || errno == ELOOP)
-                                continue;
-                        return negative_errno();
-                }
-                r = cgroup_tree_has_procs(fd, depth + 1);
-                if (r != 0)
-                        return r;
-        }
-        if (errno != 0 && !errno_is_gone(errno))
-                return negative_errno();
-        return 0;
-}
-
-/* v2: "populated 1" in cgroup.events covers the cgroup and every descendant. -ENODATA when the
- * file has no populated line. */
-static int cgroup2_events_populated(int dir_fd) {
-        _cleanup_free_ char *events = NULL;
-        int r;
-
-        r = read_small_file_at(dir_fd, "cgroup.events", EVENTS_SIZE_MAX, &events, NULL);
-        if (r < 0)
-                return r;
-        for (const char *line = events; *line;) {
-                size_t l = strcspn(line, "\n");
-
-                if (l > strlen("populated ") && strncmp(line, "populated ", strlen("populated ")) == 0) {
-                        const char *v = line + strlen("populated ");
-                        size_t vl = l - strlen("populated ");
-
-                        if (vl == 1 && (v[0] == '0' || v[0] == '1'))
-                                return v[0] == '1';
-                        return -EBADMSG;
-                }
-                line += l;
-                line += *line == '\n';
-        }
-        return -ENODATA;
-}
-
-static int cgroup_is_populated(int dir_fd, bool v2) {
-        int r, fd;
-
-        if (v2) {
-                r = cgroup2_events_populated(dir_fd);
-                if (r != -ENOENT && r != -ENODATA)
-                        return errno_is_gone(-r) ? 0 : r;
-                /* No cgroup.events (not a cgroup2 file system after all): fall back to the walk. */
-        }
-
-        fd = openat(dir_fd, ".", OPEN_DIR_FLAGS);
-        if (fd < 0)
-                return errno_is_gone(errno) ? 0 : negative_errno();
-        return cgroup_tree_has_procs(fd, 0);
+        return MAX(cg_timespec_to_usec(&st->st_mtim), cg_timespec_to_usec(&st->st_ctim));
 }
 
 /* Lists the pod cgroups of one QoS class in one hierarchy. */
@@ -301,52 +128,30 @@ static int collect_qos_dir(
         PodRefs *refs) {
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
-        int fd;
+        int r;
 
-        fd = openat(kubepods_fd, qos_dir ?: ".", OPEN_DIR_FLAGS);
-        if (fd < 0)
-                return errno_is_gone(errno) ? 0 : negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                int r = negative_errno();
-                safe_close(fd);
-                return r;
-        }
+        r = cg_opendir_at(kubepods_fd, qos_dir ?: ".", &d);
+        if (r < 0)
+                return cg_errno_is_gone(r) ? 0 : r;
 
-        while ((errno = 0, de = readdir(d))) {
+        while ((r = cg_readdir_child(d, &de, NULL)) > 0) {
                 char uid[CGFS_UID_MAX + 1];
                 PodRef *ref;
-                int r;
 
-                if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-                        continue;
                 r = cgfs_parse_pod_name(de->d_name, driver, kubepods, qos, uid);
                 if (r < 0)
                         return r;
                 if (r == 0)
                         continue;
-                if (de->d_type == DT_UNKNOWN) {
-                        struct stat st;
 
-                        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                                if (errno_is_gone(errno))
-                                        continue;
-                                return negative_errno();
-                        }
-                        if (!S_ISDIR(st.st_mode))
-                                continue;
-                }
-
-                if (grow((void **) &refs->items, &refs->allocated, refs->n, sizeof(*refs->items)) < 0)
+                if (cg_grow((void **) &refs->items, &refs->allocated, refs->n, sizeof(*refs->items)) < 0)
                         return -ENOMEM;
                 ref = &refs->items[refs->n++];
                 memcpy(ref->uid, uid, sizeof(uid));
                 ref->qos = qos;
                 ref->hierarchy = hierarchy;
         }
-        if (errno != 0 && !errno_is_gone(errno))
-                return negative_errno();
-        return 0;
+        return r;
 }
 
 static int collect_hierarchy(
@@ -357,9 +162,9 @@ static int collect_hierarchy(
 
         if (driver == CGFS_DRIVER_SYSTEMD && asprintf(&kubepods_dir, "%s.slice", kubepods) < 0)
                 return -ENOMEM;
-        fd = openat(hierarchy_fd, kubepods_dir ?: kubepods, OPEN_DIR_FLAGS);
+        fd = openat(hierarchy_fd, kubepods_dir ?: kubepods, CG_OPEN_DIR_FLAGS);
         if (fd < 0)
-                return errno_is_gone(errno) ? 0 : negative_errno();
+                return cg_errno_is_gone(errno) ? 0 : negative_errno();
 
         for (CgfsQos q = 0; q < _CGFS_QOS_MAX; q++) {
                 _cleanup_free_ char *qos_dir = NULL;
@@ -408,76 +213,38 @@ static int visit_pod(
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
         struct stat st;
-        int fd, r;
+        int r;
 
-        fd = openat(hierarchy_fd, path, OPEN_DIR_FLAGS);
-        if (fd < 0)
-                return errno_is_gone(errno) ? -ENOENT : negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                r = negative_errno();
-                safe_close(fd);
-                return r;
-        }
+        r = cg_opendir_at(hierarchy_fd, path, &d);
+        if (r < 0)
+                return cg_errno_is_gone(r) ? -ENOENT : r;
         if (fstat(dirfd(d), &st) < 0)
                 return negative_errno();
         *changed = MAX(*changed, stat_changed(&st));
 
         /* v2 answers for the whole subtree in one read; v1 is walked along with the children. */
-        if (v2 && !*populated) {
-                r = cgroup_is_populated(dirfd(d), true);
-                if (r < 0)
-                        return r;
-                *populated = r > 0;
-        } else if (!v2 && !*populated) {
-                r = cgroup_has_procs(dirfd(d), NULL);
+        if (!*populated) {
+                r = v2 ? cg_is_populated(dirfd(d), true, CGROUP_DEPTH_MAX) : cg_has_procs(dirfd(d), NULL);
                 if (r < 0)
                         return r;
                 *populated = r > 0;
         }
 
-        while ((errno = 0, de = readdir(d))) {
-                if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-                        continue;
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        if (errno_is_gone(errno))
-                                continue;
-                        return negative_errno();
-                }
-                if (!S_ISDIR(st.st_mode))
-                        continue;
+        while ((r = cg_readdir_child(d, &de, &st)) > 0) {
                 *changed = MAX(*changed, stat_changed(&st));
 
                 r = names_add(children, de->d_name);
                 if (r < 0)
                         return r;
 
-                /* A leaf (no subdirectory: kernfs and most file systems count them in the link
-                 * count) needs no directory of its own opened: the pod's containers. */
-                if (!v2 && !*populated && st.st_nlink == 2) {
-                        r = cgroup_has_procs(dirfd(d), de->d_name);
-                        if (r < 0)
-                                return r;
-                        *populated = r > 0;
-                } else if (!v2 && !*populated) {
-                        int child_fd = openat(dirfd(d), de->d_name, OPEN_DIR_FLAGS);
-
-                        if (child_fd < 0) {
-                                if (errno_is_gone(errno))
-                                        continue;
-                                return negative_errno();
-                        }
-                        r = cgroup_tree_has_procs(child_fd, 1);
+                if (!v2 && !*populated) {
+                        r = cg_tree_has_procs(dirfd(d), de->d_name, &st, 1, CGROUP_DEPTH_MAX);
                         if (r < 0)
                                 return r;
                         *populated = r > 0;
                 }
         }
-        if (errno != 0 && !errno_is_gone(errno))
-                return negative_errno();
-        return 0;
+        return r;
 }
 
 /* Builds the pod of refs[0..n) (one uid and QoS class, by hierarchy). 0 with pod->paths NULL when
@@ -567,9 +334,9 @@ int cgfs_pods_enumerate(const CgfsHierarchies *h, const char *kubepods, CgfsDriv
         if (!fds.fds)
                 return -ENOMEM;
         for (size_t i = 0; i < h->n; i++) {
-                fds.fds[fds.n++] = open(h->items[i].path, OPEN_DIR_FLAGS);
+                fds.fds[fds.n++] = open(h->items[i].path, CG_OPEN_DIR_FLAGS);
                 if (fds.fds[i] < 0) {
-                        if (!errno_is_gone(errno))
+                        if (!cg_errno_is_gone(errno))
                                 return negative_errno();
                         continue;
                 }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cgroupfs/cgroupfs.h"
+#include "cgroupfs/cgroupfs-internal.h"
 #include "util/macro.h"
 
 #define CGROUP_ROOT_DEFAULT "/sys/fs/cgroup"
@@ -268,15 +268,8 @@ int cgfs_hierarchies_find(const char *mountinfo, const char *cgroup_root, CgfsHi
                 path = strdup(mounts.items[i].target);
                 if (!path)
                         return -ENOMEM;
-                if (h.n == allocated) {
-                        size_t a = allocated ? allocated * 2 : 16;
-                        CgfsHierarchy *items = reallocarray(h.items, a, sizeof(*items));
-
-                        if (!items)
-                                return -ENOMEM;
-                        h.items = items;
-                        allocated = a;
-                }
+                if (cg_grow((void **) &h.items, &allocated, h.n, sizeof(*h.items)) < 0)
+                        return -ENOMEM;
                 h.items[h.n++] = (CgfsHierarchy){
                         .path = TAKE_PTR(path),
                         .controllers = TAKE_PTR(controllers),
@@ -302,31 +295,19 @@ void cgfs_hierarchies_done(CgfsHierarchies *h) {
         *h = (CgfsHierarchies){};
 }
 
-/* Is `controller` one of the comma-separated `list`? */
-static bool controllers_contain(const char *list, const char *controller) {
-        size_t l = strlen(controller);
-
-        for (const char *c = list; *c;) {
-                size_t n = strcspn(c, ",");
-
-                if (n == l && strncmp(c, controller, l) == 0)
-                        return true;
-                c += n;
-                c += *c == ',';
-        }
-        return false;
-}
-
 const CgfsHierarchy *cgfs_hierarchies_get(const CgfsHierarchies *h, const char *controller) {
+        size_t l;
+
         if (!h || !controller)
                 return NULL;
 
+        l = strlen(controller);
         for (size_t i = 0; i < h->n; i++) {
                 const CgfsHierarchy *x = &h->items[i];
 
-                if (controller[0] == '\0' ? x->v2
-                                          : !x->v2 && (strcmp(x->controllers, controller) == 0 ||
-                                                       controllers_contain(x->controllers, controller)))
+                if (l == 0 ? x->v2
+                           : !x->v2 && (strcmp(x->controllers, controller) == 0 ||
+                                        cg_controllers_contain(x->controllers, controller, l)))
                         return x;
         }
         return NULL;

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cgroupfs/cgroupfs.h"
+#include "cgroupfs/cgroupfs-internal.h"
 #include "util/macro.h"
 
 #define UUID_LEN 36
@@ -91,17 +91,7 @@ static bool kubepods_is_valid(const char *kubepods, CgfsDriver driver) {
                 return false;
         if (driver == CGFS_DRIVER_SYSTEMD)
                 return !strchr(kubepods, '/') && strcmp(kubepods, ".") != 0 && strcmp(kubepods, "..") != 0;
-
-        for (const char *c = kubepods;;) {
-                size_t l = strcspn(c, "/");
-
-                if (l == 0 || (l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.'))
-                        return false;
-                c += l;
-                if (*c == '\0')
-                        return true;
-                c++; /* the '/'; a trailing one leaves an empty component */
-        }
+        return cg_path_is_safe(kubepods);
 }
 
 static bool driver_is_valid(CgfsDriver driver) {
@@ -204,9 +194,24 @@ static int dir_exists_beneath(const char *path, const char *name) {
         return S_ISDIR(st.st_mode);
 }
 
+/* 1 if `name` is a directory beneath the root of any hierarchy; else 0, or the first error. */
+static int hierarchies_have_dir(const CgfsHierarchies *h, const char *name) {
+        int error = 0;
+
+        for (size_t i = 0; i < h->n; i++) {
+                int r = dir_exists_beneath(h->items[i].path, name);
+
+                if (r > 0)
+                        return 1;
+                if (r < 0 && error == 0)
+                        error = r;
+        }
+        return error;
+}
+
 int cgfs_detect_driver(const CgfsHierarchies *h, const char *kubepods, CgfsDriver *ret) {
         _cleanup_free_ char *slice = NULL;
-        int r, error = 0;
+        int r_systemd = 0, r;
 
         if (!h || !kubepods_is_valid(kubepods, CGFS_DRIVER_CGROUPFS))
                 return -EINVAL;
@@ -215,28 +220,21 @@ int cgfs_detect_driver(const CgfsHierarchies *h, const char *kubepods, CgfsDrive
         if (kubepods_is_valid(kubepods, CGFS_DRIVER_SYSTEMD)) {
                 if (asprintf(&slice, "%s.slice", kubepods) < 0)
                         return -ENOMEM;
-                for (size_t i = 0; i < h->n; i++) {
-                        r = dir_exists_beneath(h->items[i].path, slice);
-                        if (r > 0) {
-                                if (ret)
-                                        *ret = CGFS_DRIVER_SYSTEMD;
-                                return 0;
-                        }
-                        if (r < 0 && error == 0)
-                                error = r;
-                }
-        }
-
-        for (size_t i = 0; i < h->n; i++) {
-                r = dir_exists_beneath(h->items[i].path, kubepods);
-                if (r > 0) {
+                r_systemd = hierarchies_have_dir(h, slice);
+                if (r_systemd > 0) {
                         if (ret)
-                                *ret = CGFS_DRIVER_CGROUPFS;
+                                *ret = CGFS_DRIVER_SYSTEMD;
                         return 0;
                 }
-                if (r < 0 && error == 0)
-                        error = r;
         }
 
-        return error < 0 ? error : -ENOENT;
+        r = hierarchies_have_dir(h, kubepods);
+        if (r > 0) {
+                if (ret)
+                        *ret = CGFS_DRIVER_CGROUPFS;
+                return 0;
+        }
+        if (r_systemd < 0)
+                return r_systemd;
+        return r < 0 ? r : -ENOENT;
 }
