@@ -9,7 +9,7 @@ CC         ?= cc
 CLANG      ?= clang
 PKG_CONFIG ?= pkg-config
 
-PKGS      := mount blkid libsystemd
+PKGS      := mount blkid libsystemd libnghttp2 libprotobuf-c
 TEST_PKGS := cmocka
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -30,14 +30,21 @@ endif
 
 # Modules: every .c in a module folder goes into one static library; reaper/ is the program.
 LIB_SRCS  := $(wildcard util/*.c mountutil/*.c cgroupfs/*.c cri/*.c)
-PROG_SRCS := $(wildcard reaper/*.c)
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+PROG_SRCS := reaper/main.c
+# cri/*.proto -> C, generated at build time. The generated code has a field named `linux`: it and
+# the cri/ sources that include it are compiled with -Ulinux.
+PROTOS    := $(wildcard cri/*.proto)
+GEN_SRCS  := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
+GEN_HDRS  := $(GEN_SRCS:.c=.h)
+CRI_CFLAGS = -Ulinux -I$(BUILD)/gen
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(GEN_SRCS:.c=.o)
 PROG_OBJS := $(PROG_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libpodreaper.a
 PROG      := $(BUILD)/podreaper
 
 UNIT_TESTS   := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test-*.c))
 KERNEL_TESTS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/kernel/test-*.c))
+E2E_TESTS    := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/e2e/test-*.c))
 BENCHES      := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/bench/bench-*.c))
 FUZZERS      := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
 TEST_HELPERS := $(wildcard tests/lib/*.c)
@@ -62,6 +69,17 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: %.proto
+	@mkdir -p $(BUILD)/gen
+	$(call say,PROTOC,$<)protoc-c --c_out=$(BUILD)/gen $<
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(filter $(BUILD)/cri/%,$(LIB_OBJS)) $(GEN_SRCS:.c=.o): ALL_CFLAGS += $(CRI_CFLAGS)
+$(filter $(BUILD)/cri/%,$(LIB_OBJS)): | $(GEN_HDRS)
+.SECONDARY: $(GEN_SRCS) $(GEN_HDRS)
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
@@ -74,26 +92,28 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) $(LIB)
 	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) -MMD -MP $(ALL_LDFLAGS) \
 		-o $@ $< $(TEST_HELPERS) $(LIB) $(LIBS) $(TEST_LIBS)
 
-tests: $(PROG) $(UNIT_TESTS) $(KERNEL_TESTS) $(BENCHES)
+tests: $(PROG) $(UNIT_TESTS) $(KERNEL_TESTS) $(E2E_TESTS) $(BENCHES)
 
+# e2e tests need a private containerd: the whole run goes under with-containerd.sh.
 check: deps
 	@$(MAKE) --no-print-directory tests
-	@tests/run-tests.sh $(BUILD) $(UNIT_TESTS) $(KERNEL_TESTS)
+	@tests/e2e/with-containerd.sh tests/run-tests.sh $(BUILD) $(UNIT_TESTS) $(KERNEL_TESTS) $(E2E_TESTS)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 tests
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		tests/run-tests.sh build-asan $(UNIT_TESTS:$(BUILD)/%=build-asan/%) $(KERNEL_TESTS:$(BUILD)/%=build-asan/%)
+		tests/e2e/with-containerd.sh tests/run-tests.sh build-asan \
+		$(UNIT_TESTS:$(BUILD)/%=build-asan/%) $(KERNEL_TESTS:$(BUILD)/%=build-asan/%) $(E2E_TESTS:$(BUILD)/%=build-asan/%)
 
 bench: deps
 	@$(MAKE) --no-print-directory BUILD=build $(BENCHES:$(BUILD)/%=build/%)
 	@tests/bench/run-bench.sh build
 
 # libFuzzer harnesses, built with clang against the module sources directly.
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(GEN_SRCS)
 	@mkdir -p $(dir $@)
-	$(call say,FUZZ,$@)$(CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
-		-o $@ $< $(LIB_SRCS) $(LIBS)
+	$(call say,FUZZ,$@)$(CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -I. $(CRI_CFLAGS) -fsanitize=fuzzer,address,undefined $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+		-o $@ $< $(LIB_SRCS) $(GEN_SRCS) $(LIBS)
 
 fuzz: deps $(FUZZERS)
 

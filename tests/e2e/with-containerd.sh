@@ -25,7 +25,14 @@ stopped=0
 teardown() {
         [ "$stopped" -eq 1 ] && return
         stopped=1
-        ctd_stop || echo "with-containerd.sh: teardown left something behind (see above)" >&2
+        # Quiet when all went well, so that CMD's last line (a test summary) stays the last line.
+        local log
+        log=$(mktemp /tmp/podreaper-ctd-stop.XXXXXX) || log=/dev/stderr
+        if ! ctd_stop 2>"$log"; then
+                cat "$log" >&2
+                echo "with-containerd.sh: teardown left something behind (see above)" >&2
+        fi
+        [ "$log" = /dev/stderr ] || rm -f "$log"
 }
 # shellcheck disable=SC2317 # run from the traps below
 # On a signal: end CMD first (by its pid; an async command ignores SIGINT, so TERM), then tear down.
