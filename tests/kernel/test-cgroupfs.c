@@ -851,11 +851,17 @@ static void forking_loop_scenario(Fx *fx, unsigned k) {
                 bomb = spawn_fork_bomb(fx, pod->children[0]);
         }
 
-        /* It forks for real: the pids in the container change from one look to the next. */
+        /* It forks for real: the pids in the container change from one look to the next (give a
+         * loaded machine up to 5 s to schedule the loop). */
         sleep_msec(20);
-        char *before = pids_text(fx, pod->children[1]);
-        sleep_msec(20);
-        char *after = pids_text(fx, pod->children[1]);
+        char *before = pids_text(fx, pod->children[1]), *after = NULL;
+        for (int i = 0; i < 500; i++) {
+                free(after);
+                sleep_msec(10);
+                after = pids_text(fx, pod->children[1]);
+                if (strcmp(before, after) != 0)
+                        break;
+        }
         assert_true(before[0] && after[0]);
         assert_string_not_equal(before, after);
         free(before);
