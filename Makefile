@@ -29,7 +29,8 @@ HARDEN     := -fstack-protector-strong
 endif
 
 # Modules: every .c in a module folder goes into one static library; reaper/ is the program.
-LIB_SRCS  := $(wildcard util/*.c mountutil/*.c cgroupfs/*.c cri/*.c)
+# reaper/ minus main.c goes in too, so its unit tests can link it.
+LIB_SRCS  := $(wildcard util/*.c mountutil/*.c cgroupfs/*.c cri/*.c) $(filter-out reaper/main.c,$(wildcard reaper/*.c))
 PROG_SRCS := reaper/main.c
 # cri/*.proto -> C, generated at build time. The generated code has a field named `linux`: it and
 # the cri/ sources that include it are compiled with -Ulinux.

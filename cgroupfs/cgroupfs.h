@@ -65,6 +65,10 @@ const char *cgfs_qos_to_string(CgfsQos q); /* "guaranteed", "burstable", "bestef
 int cgfs_parse_pod_name(
         const char *name, CgfsDriver driver, const char *kubepods, CgfsQos qos, char *ret_uid);
 
+/* Is s a pod uid as the kubelet writes it: a lowercase UUID (8-4-4-4-12 hex) or 32 lowercase hex
+ * digits (a static pod's manifest hash)? The same check as cgfs_parse_pod_name(); false for NULL. */
+bool cgfs_uid_is_valid(const char *s);
+
 /* The directory of the pod's cgroup relative to a hierarchy's root, e.g.
  * "kubepods/burstable/pod<uid>" or "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice". */
 int cgfs_pod_path(CgfsDriver driver, const char *kubepods, CgfsQos qos, const char *uid, char **ret);

@@ -83,6 +83,10 @@ static bool uid_parse(const char *s, size_t len, char sep, char *ret) {
         return true;
 }
 
+bool cgfs_uid_is_valid(const char *s) {
+        return s && uid_parse(s, strlen(s), '-', NULL);
+}
+
 /* The cgroupfs driver takes a relative path of plain components ("kubepods", or
  * "custom/kubepods" under a kubelet --cgroup-root); the systemd driver a slice name prefix, which
  * cannot hold a '/'. */

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "reaper/options.h"
+#include "reaper/snapshot.h"
+#include "reaper/state.h"
+
+/* The planner: a pure function from snapshot + options + saved state to actions, each with its
+ * reason (DESIGN §2). No I/O, no clock: everything comes in through its arguments. */
+
+typedef enum ActionKind {
+        ACTION_REMOVE_CONTAINER,
+        ACTION_STOP_CONTAINER,
+        ACTION_REMOVE_SANDBOX,
+        ACTION_REMOVE_IMAGE,
+        ACTION_REMOVE_POD_DIR,
+        ACTION_REMOVE_LOG_DIR,
+        ACTION_REMOVE_LOG_SYMLINK,
+        ACTION_DESTROY_CGROUP,
+        ACTION_REDUCE_CGROUP_CPU,
+        ACTION_SKIP_POD, /* a refusal: the pod's leftovers stay, reason says why */
+        _ACTION_KIND_MAX,
+} ActionKind;
+
+typedef enum ActionResult {
+        RESULT_PLANNED,
+        RESULT_DONE,
+        RESULT_FAILED,
+        RESULT_SKIPPED, /* its precondition no longer held when it was its turn */
+} ActionResult;
+
+typedef struct Action {
+        ActionKind kind;
+        char uid[CGFS_UID_MAX + 1]; /* "" where no pod is involved */
+        char *target;               /* pod dir path, cgroup path, log dir, container id, ... */
+        char *reason;               /* one line, in the field's words */
+        ActionResult result;
+        char *error; /* when failed/skipped at act time */
+} Action;
+
+typedef struct Plan {
+        Action *actions; /* per pod: destroy-cgroup before remove-pod-dir before remove-log-dir */
+        size_t n_actions;
+        bool pod_level_blocked; /* sources not ready: no pod-level action at all */
+        char *blocked_reason;
+        bool breaker_tripped;   /* too many orphans hold processes: no cgroup kills this pass */
+        char *breaker_reason;
+        State state;            /* the state to save after this pass (first-seen times updated) */
+        size_t n_orphans;       /* pods found orphaned (whether acted on or not) */
+} Plan;
+
+int plan_build(const Snapshot *s, const Options *o, const State *saved, Plan *ret);
+void plan_done(Plan *p);
+
+const char *action_kind_to_string(ActionKind k);     /* "remove-pod-dir", ... as in DESIGN §4 */
+const char *action_result_to_string(ActionResult r); /* "planned", "done", "failed", "skipped" */

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: MIT */
+/* <state-dir>/state and <state-dir>/lock.
+ *
+ *   podreaper-state 1
+ *   orphan <uid> <first-seen, usec since the epoch>
+ *
+ * Strict about the header (another version is another format), tolerant of record kinds it does
+ * not know (a newer podreaper may add some; they are dropped on the next save). Anything wrong
+ * makes the whole file an empty state: forgetting first-seen times only restarts the grace, the
+ * safe direction. */
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "reaper/state.h"
+#include "util/log.h"
+#include "util/macro.h"
+
+#define STATE_MAGIC "podreaper-state"
+#define STATE_VERSION "1"
+#define STATE_FILE "state"
+#define STATE_TMP_PREFIX "state.tmp."
+#define LOCK_FILE "lock"
+#define UID_MAX_LEN 128
+
+/* Whatever the planner records must read back: no separators, no control characters, nothing
+ * that walks out of a directory. Pod UIDs are UUIDs; the state file does not judge more than that
+ * it can hold them. */
+static bool state_uid_is_valid(const char *uid) {
+        size_t n = strlen(uid);
+
+        if (n == 0 || n > UID_MAX_LEN || strcmp(uid, ".") == 0 || strcmp(uid, "..") == 0)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = uid[i];
+
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      c == '-' || c == '_' || c == '.'))
+                        return false;
+        }
+        return true;
+}
+
+static int uid_cmp_key(const void *key, const void *elem) {
+        return strcmp(key, *(char *const *) elem);
+}
+
+/* Binary search: 1 and the index when found, else 0 and where it belongs. */
+static int orphan_find(const State *s, const char *uid, size_t *ret_idx) {
+        size_t lo = 0, hi = s->n_orphans;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(uid, s->orphans[mid].uid);
+
+                if (c == 0) {
+                        *ret_idx = mid;
+                        return 1;
+                }
+                if (c < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        *ret_idx = lo;
+        return 0;
+}
+
+usec_t state_orphan_first_seen(const State *s, const char *uid) {
+        size_t i;
+
+        assert(s);
+        assert(uid);
+
+        return orphan_find(s, uid, &i) ? s->orphans[i].first_seen : 0;
+}
+
+static int orphan_insert(State *s, size_t at, const char *uid, usec_t when) {
+        OrphanSeen *a;
+        char *u;
+
+        u = strdup(uid);
+        if (!u)
+                return -ENOMEM;
+        /* Grown by one: the State may come from elsewhere (the planner) without a capacity. */
+        a = reallocarray(s->orphans, s->n_orphans + 1, sizeof(OrphanSeen));
+        if (!a) {
+                free(u);
+                return -ENOMEM;
+        }
+        s->orphans = a;
+        memmove(a + at + 1, a + at, (s->n_orphans - at) * sizeof(OrphanSeen));
+        a[at] = (OrphanSeen){.uid = u, .first_seen = when};
+        s->n_orphans++;
+        return 0;
+}
+
+int state_orphan_see(State *s, const char *uid, usec_t when) {
+        size_t i;
+        int r;
+
+        assert(s);
+        assert(uid);
+
+        /* 0 means "never seen" to state_orphan_first_seen(). */
+        if (!state_uid_is_valid(uid) || when == 0 || when == USEC_INFINITY)
+                return -EINVAL;
+
+        if (orphan_find(s, uid, &i)) {
+                /* The older time wins: a clock stepping back must not restart the grace. */
+                if (when < s->orphans[i].first_seen)
+                        s->orphans[i].first_seen = when;
+                return 0;
+        }
+
+        r = orphan_insert(s, i, uid, when);
+        return r < 0 ? r : 1;
+}
+
+void state_orphans_retain(State *s, char *const *keep, size_t n_keep) {
+        size_t j = 0;
+
+        assert(s);
+        assert(keep || n_keep == 0);
+
+        for (size_t i = 0; i < s->n_orphans; i++) {
+                if (n_keep > 0 && bsearch(s->orphans[i].uid, keep, n_keep, sizeof(char *), uid_cmp_key))
+                        s->orphans[j++] = s->orphans[i];
+                else
+                        free(s->orphans[i].uid);
+        }
+        s->n_orphans = j;
+}
+
+void state_done(State *s) {
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->n_orphans; i++)
+                free(s->orphans[i].uid);
+        free(s->orphans);
+        *s = (State){};
+}
+
+/* ---- load --------------------------------------------------------------------------------------- */
+
+/* A bad uid is quoted in the problem line: control characters must not split it. */
+static char *printable(const char *s, size_t max) {
+        size_t n = strnlen(s, max);
+        char *p = strndup(s, n);
+
+        if (p)
+                for (char *c = p; *c; c++)
+                        if ((unsigned char) *c < ' ' || (unsigned char) *c >= 0x7f)
+                                *c = '?';
+        return p;
+}
+
+/* Sets *problem to "state file <path> line <n>: ..." (line 0: no line); -ENOMEM, else 1 so that
+ * the caller can return it as "stop, the file is bad". */
+_printf_(4, 5) static int problem_set(
+        char **problem, const char *path, unsigned line, const char *format, ...) {
+        _cleanup_free_ char *what = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&what, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+
+        if (line > 0)
+                r = asprintf(problem, "state file %s line %u: %s", path, line, what);
+        else
+                r = asprintf(problem, "state file %s: %s", path, what);
+        if (r < 0) {
+                *problem = NULL;
+                return -ENOMEM;
+        }
+        return 1;
+}
+
+static bool record_kind_is_valid(const char *kind, size_t n) {
+        if (n == 0 || !(kind[0] >= 'a' && kind[0] <= 'z'))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((kind[i] >= 'a' && kind[i] <= 'z') || (kind[i] >= '0' && kind[i] <= '9') ||
+                      kind[i] == '-'))
+                        return false;
+        return true;
+}
+
+/* "orphan <uid> <usec>", line without its newline. */
+static int parse_orphan(State *s, char *line, const char *path, unsigned n, char **problem) {
+        _cleanup_free_ char *u = NULL;
+        char *uid, *when, *extra;
+        uint64_t t;
+        size_t i;
+
+        uid = strchr(line, ' ');
+        when = uid ? strchr(uid + 1, ' ') : NULL;
+        extra = when ? strchr(when + 1, ' ') : NULL;
+        if (!uid || !when || extra)
+                return problem_set(problem, path, n, "expected 'orphan <pod uid> <first-seen usec>'");
+        *uid++ = '\0';
+        *when++ = '\0';
+
+        if (!state_uid_is_valid(uid)) {
+                u = printable(uid, 64);
+                if (!u)
+                        return -ENOMEM;
+                return problem_set(problem, path, n, "invalid pod uid '%s'", u);
+        }
+        if (safe_atou64(when, &t) < 0 || t == 0 || t == USEC_INFINITY) {
+                u = printable(when, 64);
+                if (!u)
+                        return -ENOMEM;
+                return problem_set(problem, path, n, "invalid first-seen time '%s' for %s", u, uid);
+        }
+        if (orphan_find(s, uid, &i))
+                return problem_set(problem, path, n, "duplicate orphan %s", uid);
+
+        /* The file is written sorted, so this appends. */
+        return orphan_insert(s, i, uid, t);
+}
+
+/* 0: read (or missing), 1: problem set, -ENOMEM. */
+static int state_read(const char *path, State *s, char **problem) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t allocated = 0;
+        struct stat st;
+        unsigned n = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not block us */
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return problem_set(problem, path, 0, "cannot open: %s", strerror(errno));
+        }
+        if (fstat(fd, &st) < 0)
+                return problem_set(problem, path, 0, "cannot stat: %s", strerror(errno));
+        if (S_ISDIR(st.st_mode))
+                return problem_set(problem, path, 0, "cannot read: %s", strerror(EISDIR));
+        if (!S_ISREG(st.st_mode))
+                return problem_set(problem, path, 0, "not a regular file");
+
+        f = fdopen(fd, "r");
+        if (!f)
+                return -ENOMEM;
+        TAKE_FD(fd);
+
+        for (;;) {
+                ssize_t l;
+                size_t kind_len;
+                int r;
+
+                errno = 0;
+                l = getline(&line, &allocated, f);
+                if (l < 0) {
+                        if (ferror(f))
+                                return problem_set(
+                                        problem, path, 0, "cannot read: %s", strerror(errno ?: EIO));
+                        break;
+                }
+                n++;
+
+                if (strlen(line) != (size_t) l)
+                        return problem_set(problem, path, n, "contains a NUL byte");
+                /* Written whole or not at all: a missing newline is a cut file. */
+                if (line[l - 1] != '\n')
+                        return problem_set(problem, path, n, "truncated (no newline at the end)");
+                line[l - 1] = '\0';
+
+                if (n == 1) {
+                        _cleanup_free_ char *h = NULL;
+                        const char *v;
+
+                        if (strcmp(line, STATE_MAGIC " " STATE_VERSION) == 0)
+                                continue;
+                        if (strncmp(line, STATE_MAGIC " ", strlen(STATE_MAGIC " ")) != 0)
+                                return problem_set(problem, path, n, "not a podreaper state file");
+                        v = line + strlen(STATE_MAGIC " ");
+                        h = printable(v, 32);
+                        if (!h)
+                                return -ENOMEM;
+                        return problem_set(
+                                problem, path, n, "version '%s', this podreaper reads " STATE_VERSION, h);
+                }
+
+                kind_len = strcspn(line, " ");
+                if (!record_kind_is_valid(line, kind_len))
+                        return problem_set(problem, path, n, "not a record");
+                if (kind_len == strlen("orphan") && strncmp(line, "orphan", kind_len) == 0) {
+                        r = parse_orphan(s, line, path, n, problem);
+                        if (r != 0)
+                                return r;
+                }
+                /* Another kind: a newer podreaper's, skipped. */
+        }
+
+        if (n == 0)
+                return problem_set(problem, path, 0, "empty, expected '" STATE_MAGIC " " STATE_VERSION "'");
+        return 0;
+}
+
+int state_load(const char *dir, State *ret, char **ret_problem) {
+        _cleanup_free_ char *path = NULL, *problem = NULL;
+        State s = {};
+        int r;
+
+        assert(dir);
+        assert(ret);
+
+        if (asprintf(&path, "%s/" STATE_FILE, dir) < 0)
+                return -ENOMEM;
+
+        r = state_read(path, &s, &problem);
+        if (r != 0)
+                state_done(&s); /* a bad file is an empty state */
+        if (r < 0)
+                return r;
+
+        *ret = s;
+        if (ret_problem)
+                *ret_problem = TAKE_PTR(problem);
+        return 0;
+}
+
+/* ---- save --------------------------------------------------------------------------------------- */
+
+static int state_dir_make(const char *dir) {
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int state_write(FILE *f, const State *s) {
+        if (fputs(STATE_MAGIC " " STATE_VERSION "\n", f) < 0)
+                return negative_errno();
+        for (size_t i = 0; i < s->n_orphans; i++)
+                if (fprintf(f, "orphan %s %" PRIu64 "\n", s->orphans[i].uid, s->orphans[i].first_seen) < 0)
+                        return negative_errno();
+        if (fflush(f) != 0 || ferror(f))
+                return negative_errno();
+        if (fsync(fileno(f)) < 0)
+                return -errno;
+        return 0;
+}
+
+int state_save(const char *dir, const State *s) {
+        _cleanup_free_ char *path = NULL, *tmp = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+        _cleanup_fclose_ FILE *f = NULL;
+        int fd, r;
+
+        assert(dir);
+        assert(s);
+
+        /* Never write what state_load() would call corrupt. */
+        for (size_t i = 0; i < s->n_orphans; i++)
+                if (!state_uid_is_valid(s->orphans[i].uid) || s->orphans[i].first_seen == 0 ||
+                    s->orphans[i].first_seen == USEC_INFINITY ||
+                    (i > 0 && strcmp(s->orphans[i - 1].uid, s->orphans[i].uid) >= 0))
+                        return -EINVAL;
+
+        r = state_dir_make(dir);
+        if (r < 0)
+                return r;
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+
+        if (asprintf(&path, "%s/" STATE_FILE, dir) < 0 ||
+            asprintf(&tmp, "%s/" STATE_TMP_PREFIX "XXXXXX", dir) < 0)
+                return -ENOMEM;
+
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        f = fdopen(fd, "w");
+        if (!f) {
+                r = -errno;
+                (void) close(fd);
+                (void) unlink(tmp);
+                return r;
+        }
+
+        /* Temp file, fsync, rename, fsync the directory: a crash leaves the old file or the new. */
+        r = state_write(f, s);
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlink(tmp);
+                return r;
+        }
+        if (fsync(dfd) < 0)
+                return -errno;
+        return 0;
+}
+
+/* ---- lock --------------------------------------------------------------------------------------- */
+
+/* The holder's pid: the first line of the lock file, 0 if it cannot be told. */
+static int lock_read_holder(int fd) {
+        char buf[32];
+        ssize_t n;
+        int pid;
+
+        n = pread(fd, buf, sizeof(buf) - 1, 0);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        if (safe_atoi(buf, &pid) < 0 || pid <= 0)
+                return 0;
+        return pid;
+}
+
+/* Temp files of a run killed while saving. Only the lock holder saves, so none is in use. */
+static void state_remove_stale_tmp(const char *dir) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        d = opendir(dir);
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, STATE_TMP_PREFIX, strlen(STATE_TMP_PREFIX)) == 0) {
+                        if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+                                log_debug_errno(
+                                        errno,
+                                        "Failed to remove stale %s/%s: %m, ignoring",
+                                        dir,
+                                        de->d_name);
+                        else
+                                log_debug("Removed stale %s/%s from an interrupted run", dir, de->d_name);
+                }
+}
+
+int state_lock(const char *dir, int *ret_holder_pid) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char buf[32];
+        int n, r;
+
+        assert(dir);
+
+        r = state_dir_make(dir);
+        if (r < 0)
+                return r;
+        if (asprintf(&path, "%s/" LOCK_FILE, dir) < 0)
+                return -ENOMEM;
+
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (fd < 0)
+                return -errno;
+
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK)
+                        return -errno;
+                if (ret_holder_pid)
+                        *ret_holder_pid = lock_read_holder(fd);
+                return -EWOULDBLOCK;
+        }
+
+        /* Overwrite, then cut: a reader never finds the file empty, at worst the old pid still. */
+        n = snprintf(buf, sizeof(buf), "%d\n", (int) getpid());
+        if (n < 0 || (size_t) n >= sizeof(buf))
+                return -EIO;
+        if (pwrite(fd, buf, (size_t) n, 0) != n)
+                return negative_errno();
+        if (ftruncate(fd, n) < 0)
+                return -errno;
+
+        state_remove_stale_tmp(dir);
+        return TAKE_FD(fd);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+
+#include "util/parse.h"
+
+/* What podreaper remembers between passes: when it first saw each pod uid as an orphan (the
+ * grace), later also image first-detected/last-used times. <state-dir>/state, a small text file
+ * written to a temp file, fsync'd and renamed, so a run killed at any point leaves either the old
+ * or the new file. */
+
+typedef struct OrphanSeen {
+        char *uid;
+        usec_t first_seen;
+} OrphanSeen;
+
+typedef struct State {
+        OrphanSeen *orphans; /* sorted by uid */
+        size_t n_orphans;
+} State;
+
+/* Loads <dir>/state. A missing file is an empty state (0). An unreadable or corrupt one is an
+ * empty state too, and the reason is returned in *ret_problem (one line, caller frees) so that the
+ * caller reports it: never fatal. -errno only for out of memory. */
+int state_load(const char *dir, State *ret, char **ret_problem);
+int state_save(const char *dir, const State *s);
+void state_done(State *s);
+
+/* First-seen time of uid, 0 if never seen. */
+usec_t state_orphan_first_seen(const State *s, const char *uid);
+/* Records uid as seen at `when` unless it is already there (then keeps the older time). */
+int state_orphan_see(State *s, const char *uid, usec_t when);
+/* Drops every orphan entry not in keep (sorted uids): the pod came back or is gone for good. */
+void state_orphans_retain(State *s, char *const *keep, size_t n_keep);
+
+/* One run at a time: flock(LOCK_EX|LOCK_NB) on <dir>/lock, which holds the holder's pid.
+ * Returns the fd (>= 0), or -EWOULDBLOCK with *ret_holder_pid set (0 if unknown), or -errno. */
+int state_lock(const char *dir, int *ret_holder_pid);
