@@ -46,6 +46,10 @@ PROG      := $(BUILD)/podreaper
 UNIT_TESTS   := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test-*.c))
 KERNEL_TESTS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/kernel/test-*.c))
 E2E_TESTS    := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/e2e/test-*.c))
+# TAP scripts that drive the podreaper binary against the private containerd; they find the
+# binaries through $PODREAPER_BUILD.
+E2E_SCRIPTS  := $(wildcard tests/e2e/*.t)
+TOOLS        := $(BUILD)/tests/e2e/podctl
 BENCHES      := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/bench/bench-*.c))
 FUZZERS      := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
 TEST_HELPERS := $(wildcard tests/lib/*.c)
@@ -93,18 +97,20 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) $(LIB)
 	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) -MMD -MP $(ALL_LDFLAGS) \
 		-o $@ $< $(TEST_HELPERS) $(LIB) $(LIBS) $(TEST_LIBS)
 
-tests: $(PROG) $(UNIT_TESTS) $(KERNEL_TESTS) $(E2E_TESTS) $(BENCHES)
+tests: $(PROG) $(UNIT_TESTS) $(KERNEL_TESTS) $(E2E_TESTS) $(BENCHES) $(TOOLS)
 
 # e2e tests need a private containerd: the whole run goes under with-containerd.sh.
 check: deps
 	@$(MAKE) --no-print-directory tests
-	@tests/e2e/with-containerd.sh tests/run-tests.sh $(BUILD) $(UNIT_TESTS) $(KERNEL_TESTS) $(E2E_TESTS)
+	@PODREAPER_BUILD=$(BUILD) tests/e2e/with-containerd.sh tests/run-tests.sh $(BUILD) \
+		$(UNIT_TESTS) $(KERNEL_TESTS) $(E2E_TESTS) $(E2E_SCRIPTS)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 tests
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		tests/e2e/with-containerd.sh tests/run-tests.sh build-asan \
-		$(UNIT_TESTS:$(BUILD)/%=build-asan/%) $(KERNEL_TESTS:$(BUILD)/%=build-asan/%) $(E2E_TESTS:$(BUILD)/%=build-asan/%)
+		PODREAPER_BUILD=build-asan tests/e2e/with-containerd.sh tests/run-tests.sh build-asan \
+		$(UNIT_TESTS:$(BUILD)/%=build-asan/%) $(KERNEL_TESTS:$(BUILD)/%=build-asan/%) \
+		$(E2E_TESTS:$(BUILD)/%=build-asan/%) $(E2E_SCRIPTS)
 
 bench: deps
 	@$(MAKE) --no-print-directory BUILD=build $(BENCHES:$(BUILD)/%=build/%)
@@ -145,7 +151,13 @@ $(BUILD)/tests/demo/demo-rmtree: tests/demo/demo-rmtree.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
-.PHONY: demo
+.PHONY: demo demo-rmtree
+# The main job on a self-made node: a private containerd, live and removed pods, plan, run.
 demo: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/tests/demo/demo-rmtree
+	@$(MAKE) --no-print-directory all $(TOOLS)
+	@tests/demo/demo.sh $(BUILD)
+
+# mu_rm_tree against rm -rf --one-file-system on a pod dir full of traps.
+demo-rmtree: deps
+	@$(MAKE) --no-print-directory $(BUILD)/tests/demo/demo-rmtree
 	@$(BUILD)/tests/demo/demo-rmtree

@@ -86,6 +86,7 @@ typedef struct Pod {
         bool populated;    /* any of its cgroups holds processes */
         usec_t changed;    /* newest change of its dir, cgroups, log dirs */
         usec_t first_seen; /* as an orphan, in the output state (orphans only) */
+        bool reaping;      /* an earlier pass began removing it (saved state) */
         Verdict verdict;
         bool held_by_breaker;
 } Pod;
@@ -295,6 +296,8 @@ static int state_copy(const State *from, const char *except, State *to) {
                 r = state_orphan_see(to, e->uid, e->first_seen);
                 if (r < 0)
                         return r;
+                if (e->reaping)
+                        (void) state_orphan_set_reaping(to, e->uid);
         }
         return 0;
 }
@@ -331,6 +334,7 @@ state_update(const Snapshot *s, const Options *o, const State *saved, Pod *pods,
                 if (r < 0)
                         return r;
                 pod->first_seen = state_orphan_first_seen(out, pod->uid);
+                pod->reaping = state_orphan_is_reaping(saved, pod->uid);
                 if (keep)
                         keep[n_keep++] = (char *) pod->uid;
         }
@@ -393,7 +397,8 @@ static void pod_decide(const Snapshot *s, const Options *o, bool breaker, Pod *p
                 return;
         }
 
-        if (!reap_pod && (usec_age(s->now, pod->changed) < o->orphan_grace ||
+        /* A pass that began reaping it changed its times itself: then only the first sighting counts. */
+        if (!reap_pod && ((!pod->reaping && usec_age(s->now, pod->changed) < o->orphan_grace) ||
                           usec_age(s->now, pod->first_seen) < o->orphan_grace)) {
                 pod->verdict = VERDICT_GRACE;
                 return;
@@ -846,6 +851,9 @@ int plan_build(const Snapshot *s, const Options *o, const State *saved, Plan *re
                 if (r < 0)
                         return r;
         }
+        for (size_t i = 0; i < n_pods; i++)
+                if (pods[i].verdict == VERDICT_REAP)
+                        (void) state_orphan_set_reaping(&plan.state, pods[i].uid);
 
         *ret = plan;
         plan = (Plan){};

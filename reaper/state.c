@@ -128,6 +128,21 @@ int state_orphan_see(State *s, const char *uid, usec_t when) {
         return r < 0 ? r : 1;
 }
 
+int state_orphan_set_reaping(State *s, const char *uid) {
+        size_t i;
+
+        if (!orphan_find(s, uid, &i))
+                return -ENOENT;
+        s->orphans[i].reaping = true;
+        return 0;
+}
+
+bool state_orphan_is_reaping(const State *s, const char *uid) {
+        size_t i;
+
+        return orphan_find(s, uid, &i) && s->orphans[i].reaping;
+}
+
 void state_orphans_retain(State *s, char *const *keep, size_t n_keep) {
         size_t j = 0;
 
@@ -235,6 +250,17 @@ static int parse_orphan(State *s, char *line, const char *path, unsigned n, char
         return orphan_insert(s, i, uid, t);
 }
 
+/* "reaping <uid>", after that uid's orphan line; `rest` starts at the space. */
+static int parse_reaping(State *s, const char *rest, const char *path, unsigned n, char **problem) {
+        size_t i;
+
+        if (rest[0] != ' ' || !orphan_find(s, rest + 1, &i))
+                return problem_set(
+                        problem, path, n, "expected 'reaping <pod uid>' of an orphan listed before");
+        s->orphans[i].reaping = true;
+        return 0;
+}
+
 /* 0: read (or missing), 1: problem set, -ENOMEM. */
 static int state_read(const char *path, State *s, char **problem) {
         _cleanup_fclose_ FILE *f = NULL;
@@ -307,6 +333,10 @@ static int state_read(const char *path, State *s, char **problem) {
                         r = parse_orphan(s, line, path, n, problem);
                         if (r != 0)
                                 return r;
+                } else if (kind_len == strlen("reaping") && strncmp(line, "reaping", kind_len) == 0) {
+                        r = parse_reaping(s, line + kind_len, path, n, problem);
+                        if (r != 0)
+                                return r;
                 }
                 /* Another kind: a newer podreaper's, skipped. */
         }
@@ -351,7 +381,8 @@ static int state_write(FILE *f, const State *s) {
         if (fputs(STATE_MAGIC " " STATE_VERSION "\n", f) < 0)
                 return negative_errno();
         for (size_t i = 0; i < s->n_orphans; i++)
-                if (fprintf(f, "orphan %s %" PRIu64 "\n", s->orphans[i].uid, s->orphans[i].first_seen) < 0)
+                if (fprintf(f, "orphan %s %" PRIu64 "\n", s->orphans[i].uid, s->orphans[i].first_seen) < 0 ||
+                    (s->orphans[i].reaping && fprintf(f, "reaping %s\n", s->orphans[i].uid) < 0))
                         return negative_errno();
         if (fflush(f) != 0 || ferror(f))
                 return negative_errno();

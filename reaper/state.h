@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/parse.h"
@@ -13,6 +14,7 @@
 typedef struct OrphanSeen {
         char *uid;
         usec_t first_seen;
+        bool reaping; /* a pass began removing its leftovers: the next one finishes the job */
 } OrphanSeen;
 
 typedef struct State {
@@ -31,6 +33,10 @@ void state_done(State *s);
 usec_t state_orphan_first_seen(const State *s, const char *uid);
 /* Records uid as seen at `when` unless it is already there (then keeps the older time). */
 int state_orphan_see(State *s, const char *uid, usec_t when);
+/* A pass is about to remove uid's leftovers. Its own partial removal changes the pod dir's times,
+ * so the change-time half of the grace must not hold back the pass that finishes a killed one. */
+int state_orphan_set_reaping(State *s, const char *uid);
+bool state_orphan_is_reaping(const State *s, const char *uid);
 /* Drops every orphan entry not in keep (sorted uids): the pod came back or is gone for good. */
 void state_orphans_retain(State *s, char *const *keep, size_t n_keep);
 

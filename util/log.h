@@ -25,6 +25,33 @@ LogTarget log_get_target(void);
 int log_internal(int level, int error, const char *file, int line, const char *func, const char *format, ...)
         _printf_(6, 7);
 
+/* The same, with structured fields: `fields` is a NULL-terminated list of "KEY=value" (may be NULL).
+ * journald gets them next to MESSAGE; a key that journald would not take (not 1-64 of A-Z, 0-9,
+ * '_', starting with '_' or a digit, or one log_* sets itself such as MESSAGE) is dropped. stderr
+ * gets the message only: put what matters in the text too. */
+int log_fields_internal(
+        int level,
+        int error,
+        const char *const *fields,
+        const char *file,
+        int line,
+        const char *func,
+        const char *format,
+        ...) _printf_(7, 8);
+
+/* Would log_fields_internal() pass this "KEY=value" on to journald? Exposed for the unit test. */
+bool log_field_is_valid(const char *field);
+
+#define log_fields_errno(level, error, fields, ...) \
+        ({ \
+                int _level_ = (level), _e_ = (error); \
+                _level_ <= log_get_max_level() \
+                        ? log_fields_internal( \
+                                  _level_, _e_, (fields), __FILE__, __LINE__, __func__, __VA_ARGS__) \
+                        : -abs(_e_); \
+        })
+#define log_fields(level, fields, ...) (void) log_fields_errno(level, 0, fields, __VA_ARGS__)
+
 #define log_full_errno(level, error, ...) \
         ({ \
                 int _level_ = (level), _e_ = (error); \

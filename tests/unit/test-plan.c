@@ -9,6 +9,7 @@
  *   log <name> <age>                               <pod-logs-dir>/<name>
  *   cri <uid>... | kubelet <uid>...                 what the runtime / the kubelet know
  *   seen <uid> <age>                               the saved state: first seen as an orphan
+ *   reaping <uid>                                  the saved state: a pass began reaping it
  *   down cgroups|cri|kubelet|disk <error...>       a source that failed
  *   kubelet-up <age>|unknown                       default 1h
  *   driver systemd                                  default cgroupfs
@@ -249,6 +250,12 @@ static void node_build(const char *text, Snapshot *s, State *saved) {
                         assert_int_equal(n, 3);
                         uid = uid_token(t[1]);
                         assert_true(state_orphan_see(saved, uid, time_token(t[2])) >= 0);
+                } else if (strcmp(t[0], "reaping") == 0) {
+                        _cleanup_free_ char *uid = NULL;
+
+                        assert_int_equal(n, 2);
+                        uid = uid_token(t[1]);
+                        assert_int_equal(state_orphan_set_reaping(saved, uid), 0);
                 } else if (strcmp(t[0], "down") == 0) {
                         SourceStatus *st = strcmp(t[1], "cgroups") == 0   ? &s->cgroups
                                            : strcmp(t[1], "cri") == 0     ? &s->cri
@@ -561,6 +568,22 @@ static const Case cases[] = {
                 .expect = "destroy-cgroup C | remove-pod-dir D",
                 .orphans = "2",
                 .state = "C 1h; D 1h",
+        },
+        {
+                .name = "a pass was killed while reaping: its own change of the dir does not restart the "
+                        "grace",
+                .node = "dir A 1s; log ns_p_{A} 1s; seen A 1h; reaping A",
+                .expect = "remove-pod-dir A | remove-log-dir A",
+        },
+        {
+                .name = "without the reaping mark a change 1s ago is within the grace",
+                .node = "dir A 1s; seen A 1h",
+                .expect = "skip-pod A : within the grace",
+        },
+        {
+                .name = "the reaping mark never shortens the first-seen half of the grace",
+                .node = "dir A 1h; seen A 1m; reaping A",
+                .expect = "skip-pod A : within the grace",
         },
         {
                 .name = "a pod only in cgroups",

@@ -387,6 +387,41 @@ static void test_load_unreadable(void **state) {
 
 /* ---- save ------------------------------------------------------------------------------------- */
 
+/* The mark of a pod a pass began to reap survives a save and a load; a mark without its orphan is
+ * corrupt. */
+static void test_reaping_round_trip(void **state) {
+        TestDir *t = *state;
+        _cleanup_free_ char *dir = path_join(t->path, "podreaper"), *path = path_join(dir, "state");
+        _cleanup_free_ char *content = NULL, *problem = NULL;
+        State s = {}, loaded = {}, bad = {};
+
+        assert_int_equal(state_orphan_see(&s, U1, T1), 1);
+        assert_int_equal(state_orphan_see(&s, U2, T2), 1);
+        assert_int_equal(state_orphan_set_reaping(&s, U2), 0);
+        assert_int_equal(state_orphan_set_reaping(&s, U3), -ENOENT);
+        assert_int_equal(state_save(dir, &s), 0);
+        content = read_file(path);
+        assert_string_equal(
+                content,
+                "podreaper-state 1\n"
+                "orphan " U1 " 1700000000000000\n"
+                "orphan " U2 " 1700000060000000\n"
+                "reaping " U2 "\n");
+        assert_int_equal(state_load(dir, &loaded, &problem), 0);
+        assert_null(problem);
+        assert_false(state_orphan_is_reaping(&loaded, U1));
+        assert_true(state_orphan_is_reaping(&loaded, U2));
+
+        write_file(
+                path, "podreaper-state 1\nreaping " U1 "\n", strlen("podreaper-state 1\nreaping " U1 "\n"));
+        assert_int_equal(state_load(dir, &bad, &problem), 0);
+        assert_non_null(problem);
+        assert_int_equal(bad.n_orphans, 0);
+        state_done(&s);
+        state_done(&loaded);
+        state_done(&bad);
+}
+
 static void test_save_round_trip(void **state) {
         TestDir *t = *state;
         _cleanup_free_ char *dir = path_join(t->path, "podreaper"), *path = path_join(dir, "state");
@@ -493,10 +528,12 @@ static void test_save_replaces_atomically(void **state) {
 static void test_save_refuses_unloadable_state(void **state) {
         TestDir *t = *state;
         _cleanup_free_ char *path = path_join(t->path, "state"), *content = NULL;
-        OrphanSeen unsorted[] = {{(char *) U2, T1}, {(char *) U1, T2}};
-        OrphanSeen duplicate[] = {{(char *) U1, T1}, {(char *) U1, T2}};
-        OrphanSeen bad_uid[] = {{(char *) "a b", T1}};
-        OrphanSeen zero[] = {{(char *) U1, 0}};
+        OrphanSeen unsorted[] = {
+                {.uid = (char *) U2, .first_seen = T1}, {.uid = (char *) U1, .first_seen = T2}};
+        OrphanSeen duplicate[] = {
+                {.uid = (char *) U1, .first_seen = T1}, {.uid = (char *) U1, .first_seen = T2}};
+        OrphanSeen bad_uid[] = {{.uid = (char *) "a b", .first_seen = T1}};
+        OrphanSeen zero[] = {{.uid = (char *) U1, .first_seen = 0}};
         const State bad[] = {
                 {unsorted, ELEMENTSOF(unsorted)},
                 {duplicate, ELEMENTSOF(duplicate)},
@@ -658,6 +695,7 @@ int main(void) {
                 dir_test(test_load_sorts),
                 dir_test(test_load_corrupt),
                 dir_test(test_load_unreadable),
+                dir_test(test_reaping_round_trip),
                 dir_test(test_save_round_trip),
                 dir_test(test_save_empty_and_many),
                 dir_test(test_save_replaces_atomically),
