@@ -41,33 +41,33 @@ typedef struct Options {
         Command command;
         char *reap_pod_uid; /* reap-pod UID */
 
-        char *config_path; /* NULL: DEFAULT_CONFIG_PATH if it exists */
-        char *root_dir;           /* /var/lib/kubelet */
-        char *pod_logs_dir;       /* /var/log/pods */
-        char *container_logs_dir; /* /var/log/containers */
-        char *cgroup_root;        /* /sys/fs/cgroup */
-        char *kubepods_cgroup;    /* kubepods */
-        CgfsDriver cgroup_driver; /* auto */
-        char *runtime_endpoint;   /* NULL: containerd, then CRI-O, then cri-dockerd */
+        char *config_path;              /* NULL: DEFAULT_CONFIG_PATH if it exists */
+        char *root_dir;                 /* /var/lib/kubelet */
+        char *pod_logs_dir;             /* /var/log/pods */
+        char *container_logs_dir;       /* /var/log/containers */
+        char *cgroup_root;              /* /sys/fs/cgroup */
+        char *kubepods_cgroup;          /* kubepods */
+        CgfsDriver cgroup_driver;       /* auto */
+        char *runtime_endpoint;         /* NULL: containerd, then CRI-O, then cri-dockerd */
         usec_t runtime_request_timeout; /* 2m */
         char *state_dir;                /* /var/lib/podreaper */
         unsigned only;                  /* ReapKind mask; KIND_ALL */
         bool dry_run;
         OutputFormat output;
-        usec_t orphan_grace; /* 10m */
-        bool require_kubelet; /* true */
-        unsigned max_deletions; /* 0 = unlimited */
-        double max_orphan_fraction; /* 0.5 */
-        usec_t minimum_container_ttl_duration;          /* 0 */
-        int maximum_dead_containers_per_container;     /* 1 */
-        int maximum_dead_containers;                   /* -1 = unlimited */
-        unsigned image_gc_high_threshold;              /* 85 */
-        unsigned image_gc_low_threshold;               /* 80 */
-        usec_t minimum_image_ttl_duration;             /* 2m */
-        usec_t image_maximum_gc_age;                   /* 0 = off */
-        char *metrics_file; /* NULL: none */
-        usec_t interval;    /* 1m */
-        int verbosity;      /* -v: +1, -q: -1 */
+        usec_t orphan_grace;                       /* 10m */
+        bool require_kubelet;                      /* true */
+        unsigned max_deletions;                    /* 0 = unlimited */
+        double max_orphan_fraction;                /* 0.5 */
+        usec_t minimum_container_ttl_duration;     /* 0 */
+        int maximum_dead_containers_per_container; /* 1 */
+        int maximum_dead_containers;               /* -1 = unlimited */
+        unsigned image_gc_high_threshold;          /* 85 */
+        unsigned image_gc_low_threshold;           /* 80 */
+        usec_t minimum_image_ttl_duration;         /* 2m */
+        usec_t image_maximum_gc_age;               /* 0 = off */
+        char *metrics_file;                        /* NULL: none */
+        usec_t interval;                           /* 1m */
+        int verbosity;                             /* -v: +1, -q: -1 */
 } Options;
 
 /* Defaults, then the config file, then the flags (argv, options before or after the command).

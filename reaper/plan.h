@@ -46,10 +46,10 @@ typedef struct Plan {
         size_t n_actions;
         bool pod_level_blocked; /* sources not ready: no pod-level action at all */
         char *blocked_reason;
-        bool breaker_tripped;   /* too many orphans hold processes: no cgroup kills this pass */
+        bool breaker_tripped; /* too many orphans hold processes: no cgroup kills this pass */
         char *breaker_reason;
-        State state;            /* the state to save after this pass (first-seen times updated) */
-        size_t n_orphans;       /* pods found orphaned (whether acted on or not) */
+        State state;      /* the state to save after this pass (first-seen times updated) */
+        size_t n_orphans; /* pods found orphaned (whether acted on or not) */
 } Plan;
 
 int plan_build(const Snapshot *s, const Options *o, const State *saved, Plan *ret);

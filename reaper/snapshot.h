@@ -17,10 +17,10 @@ typedef struct SourceStatus {
 } SourceStatus;
 
 typedef struct PodDir {
-        char *uid;           /* the directory name under <root-dir>/pods */
-        usec_t changed;      /* newest mtime/ctime of the dir and its direct children */
-        size_t n_mounts;     /* mounts at or beneath it, from the mount-table snapshot */
-        char *first_mount;   /* one of them, for the reason text; NULL when none */
+        char *uid;         /* the directory name under <root-dir>/pods */
+        usec_t changed;    /* newest mtime/ctime of the dir and its direct children */
+        size_t n_mounts;   /* mounts at or beneath it, from the mount-table snapshot */
+        char *first_mount; /* one of them, for the reason text; NULL when none */
 } PodDir;
 
 typedef struct LogDir {
@@ -34,14 +34,14 @@ typedef struct Snapshot {
 
         SourceStatus cgroups;
         SourceStatus cri;
-        SourceStatus kubelet;    /* healthz answered and pod-resources listed */
-        usec_t kubelet_started;  /* change time of the pod-resources socket; 0 unknown */
-        SourceStatus disk;       /* pod dirs, log dirs, the mount table */
+        SourceStatus kubelet;   /* healthz answered and pod-resources listed */
+        usec_t kubelet_started; /* change time of the pod-resources socket; 0 unknown */
+        SourceStatus disk;      /* pod dirs, log dirs, the mount table */
 
         CgfsPods pod_cgroups; /* taken before the sources were read */
         char **cri_uids;      /* uids of every sandbox (any state) and every labelled container */
         size_t n_cri_uids;
-        char **kubelet_uids;  /* uids of the pods the kubelet reports active */
+        char **kubelet_uids; /* uids of the pods the kubelet reports active */
         size_t n_kubelet_uids;
         PodDir *pod_dirs;
         size_t n_pod_dirs;
