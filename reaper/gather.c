@@ -187,7 +187,8 @@ static int gather_cgroups(const Options *o, const CgfsHierarchies *h, Snapshot *
 /* Every uid the runtime knows, in any state (DESIGN §2 rule 1): sandboxes by their metadata, and
  * containers by their io.kubernetes.pod.uid label (a container may outlive its sandbox's record).
  * The sandbox list is handed to the kubelet step, which maps names to uids through it. */
-static int gather_cri(CriClient *cri, const char *connect_error, Snapshot *s, CriPodSandboxList *ret_sandboxes) {
+static int
+gather_cri(CriClient *cri, const char *connect_error, Snapshot *s, CriPodSandboxList *ret_sandboxes) {
         _cleanup_(uid_set_done) UidSet uids = {};
         CriContainerList containers = {};
         CriPodSandboxList sandboxes = {};
@@ -257,7 +258,10 @@ static int wait_fd(int fd, short events, usec_t deadline) {
 
                 if (now >= deadline)
                         return -ETIMEDOUT;
-                r = poll(&p, 1, (int) MIN((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC, (usec_t) INT_MAX));
+                r = poll(
+                        &p,
+                        1,
+                        (int) MIN((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC, (usec_t) INT_MAX));
                 if (r < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -339,7 +343,8 @@ static bool http_complete(char *buf, size_t n) {
 
                 return (size_t) (buf + n - body) >= cl;
         }
-        if (http_header(buf, body, "Transfer-Encoding", value, sizeof(value)) && strcasestr(value, "chunked"))
+        if (http_header(buf, body, "Transfer-Encoding", value, sizeof(value)) &&
+            strcasestr(value, "chunked"))
                 return memmem(body, (size_t) (buf + n - body), "\r\n0\r\n\r\n", 7) ||
                        (buf + n - body >= 5 && memcmp(body, "0\r\n\r\n", 5) == 0);
         return false;
@@ -365,8 +370,9 @@ static int http_parse_healthz(char *buf, size_t n, HealthzAnswer *ret) {
         body_n = (size_t) (buf + n - body);
         if (body < buf + n && http_header(buf, body, "Content-Length", value, sizeof(value)))
                 body_n = MIN(body_n, (size_t) strtoull(value, NULL, 10));
-        else if (body < buf + n && http_header(buf, body, "Transfer-Encoding", value, sizeof(value)) &&
-                 strcasestr(value, "chunked")) {
+        else if (
+                body < buf + n && http_header(buf, body, "Transfer-Encoding", value, sizeof(value)) &&
+                strcasestr(value, "chunked")) {
                 r = http_dechunk(body, body_n, &body_n);
                 if (r < 0)
                         body_n = 0;
@@ -411,13 +417,14 @@ static int healthz_query(const char *host, uint16_t port, usec_t timeout, Health
         } else
                 return -EINVAL;
 
-        if (asprintf(&request,
-                     "GET /healthz HTTP/1.1\r\nHost: %s%s%s:%u\r\nUser-Agent: podreaper\r\n"
-                     "Accept: */*\r\nConnection: close\r\n\r\n",
-                     v6 ? "[" : "",
-                     host,
-                     v6 ? "]" : "",
-                     (unsigned) port) < 0)
+        if (asprintf(
+                    &request,
+                    "GET /healthz HTTP/1.1\r\nHost: %s%s%s:%u\r\nUser-Agent: podreaper\r\n"
+                    "Accept: */*\r\nConnection: close\r\n\r\n",
+                    v6 ? "[" : "",
+                    host,
+                    v6 ? "]" : "",
+                    (unsigned) port) < 0)
                 return -ENOMEM;
         buf = malloc(HEALTHZ_RESPONSE_MAX + 1);
         if (!buf)
@@ -560,14 +567,15 @@ static int kubelet_pod_uids(
         }
 
         if (uids->n == before)
-                log_debug("Pod %s/%s is active in the kubelet, but no sandbox or log dir names its uid",
-                          pr->namespace,
-                          pr->name);
+                log_debug(
+                        "Pod %s/%s is active in the kubelet, but no sandbox or log dir names its uid",
+                        pr->namespace,
+                        pr->name);
         return 0;
 }
 
-static int gather_kubelet(
-        const Options *o, const char *root_dir, const CriPodSandboxList *sandboxes, Snapshot *s) {
+static int
+gather_kubelet(const Options *o, const char *root_dir, const CriPodSandboxList *sandboxes, Snapshot *s) {
         _cleanup_free_ char *socket_path = NULL, *endpoint = NULL;
         _cleanup_(uid_set_done) UidSet uids = {};
         _cleanup_cri_client_ CriClient *c = NULL;
@@ -632,7 +640,10 @@ static int gather_kubelet(
                 goto finish;
         if (r < 0) {
                 r = source_fail(
-                        &s->kubelet, "cannot read the pod log dirs in %s: %s", o->pod_logs_dir, ERRNO_WORDS(r));
+                        &s->kubelet,
+                        "cannot read the pod log dirs in %s: %s",
+                        o->pod_logs_dir,
+                        ERRNO_WORDS(r));
                 goto finish;
         }
         for (size_t i = 0; i < resources.n; i++) {
@@ -684,7 +695,8 @@ static int grow(void **items, size_t *allocated, size_t n, size_t size) {
 
 /* Is `target` exactly "<dir>/<name>"? */
 static bool mount_is_child(const char *target, const char *dir, size_t dir_len, const char *name) {
-        return strncmp(target, dir, dir_len) == 0 && target[dir_len] == '/' && strcmp(target + dir_len + 1, name) == 0;
+        return strncmp(target, dir, dir_len) == 0 && target[dir_len] == '/' &&
+               strcmp(target + dir_len + 1, name) == 0;
 }
 
 /* The newest change of a pod dir and its direct children (volumes/, containers/, plugins/,
@@ -744,7 +756,12 @@ static int pod_dir_changed(
 
 /* One entry of <root-dir>/pods: 1 added, 0 not a pod dir (not a directory, gone meanwhile). */
 static int pod_dir_read(
-        int pods_fd, const char *pods_path, const char *name, const MuMountTable *t, Snapshot *s, PodDirs *dirs) {
+        int pods_fd,
+        const char *pods_path,
+        const char *name,
+        const MuMountTable *t,
+        Snapshot *s,
+        PodDirs *dirs) {
         _cleanup_free_ const MuMount **mounts = NULL;
         _cleanup_free_ char *path = NULL, *uid = NULL, *first_mount = NULL;
         size_t n_mounts = 0;
@@ -759,7 +776,10 @@ static int pod_dir_read(
         if (r < 0)
                 return r == -ENOMEM ? r
                                     : source_fail(
-                                              &s->disk, "cannot match mounts beneath %s: %s", path, ERRNO_WORDS(r));
+                                              &s->disk,
+                                              "cannot match mounts beneath %s: %s",
+                                              path,
+                                              ERRNO_WORDS(r));
         for (size_t i = 0; i < n_mounts; i++)
                 if (strcmp(mounts[i]->target, path) == 0)
                         self_mounted = true;
@@ -955,7 +975,11 @@ static int gather_disk(const Options *o, const char *root_dir, int root_error, S
 /* ---- the pass ------------------------------------------------------------------------------------ */
 
 int gather_snapshot(
-        const Options *o, const CgfsHierarchies *h, CriClient *cri, const char *connect_error, Snapshot *ret) {
+        const Options *o,
+        const CgfsHierarchies *h,
+        CriClient *cri,
+        const char *connect_error,
+        Snapshot *ret) {
         _cleanup_(snapshot_done) Snapshot s = {};
         _cleanup_free_ char *root_dir = NULL;
         CriPodSandboxList sandboxes = {};
@@ -993,13 +1017,14 @@ int gather_snapshot(
         if (r < 0)
                 return r;
 
-        log_debug("Snapshot: %zu pod cgroups, %zu uids in the runtime, %zu in the kubelet, %zu pod dirs, "
-                  "%zu log dirs",
-                  s.pod_cgroups.n,
-                  s.n_cri_uids,
-                  s.n_kubelet_uids,
-                  s.n_pod_dirs,
-                  s.n_log_dirs);
+        log_debug(
+                "Snapshot: %zu pod cgroups, %zu uids in the runtime, %zu in the kubelet, %zu pod dirs, "
+                "%zu log dirs",
+                s.pod_cgroups.n,
+                s.n_cri_uids,
+                s.n_kubelet_uids,
+                s.n_pod_dirs,
+                s.n_log_dirs);
         *ret = s;
         s = (Snapshot){};
         return 0;

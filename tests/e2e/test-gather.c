@@ -56,11 +56,11 @@ static CriClient *client;
 static CgfsHierarchies hierarchies;
 
 /* The node. */
-static char *tmp_dir;   /* canonical */
-static char *root_dir;  /* <tmp>/kubelet: pods/, pod-resources/ */
-static char *root_link; /* <tmp>/kubelet-link -> kubelet: what the options name */
-static char *pods_dir;  /* <tmp>/kubelet/pods, canonical */
-static char *logs_dir;  /* <tmp>/pods-logs */
+static char *tmp_dir;        /* canonical */
+static char *root_dir;       /* <tmp>/kubelet: pods/, pod-resources/ */
+static char *root_link;      /* <tmp>/kubelet-link -> kubelet: what the options name */
+static char *pods_dir;       /* <tmp>/kubelet/pods, canonical */
+static char *logs_dir;       /* <tmp>/pods-logs */
 static char uid_live[37];    /* a sandbox (metadata and label) with a running container */
 static char uid_label[37];   /* only a container's io.kubernetes.pod.uid label */
 static char uid_orphan[37];  /* pod cgroup, pod dir with a mounted volume, log dir */
@@ -546,7 +546,8 @@ static void test_healthz_ok(void **state) {
         assert_int_equal(gather_kubelet_healthz("127.0.0.1", f.port, 2 * USEC_PER_SEC), 1);
 
         /* Chunked. */
-        fake_http_set_response(&f, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+        fake_http_set_response(
+                &f, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
         assert_int_equal(gather_kubelet_healthz("127.0.0.1", f.port, 2 * USEC_PER_SEC), 1);
         fake_http_stop(&f);
 }
@@ -801,7 +802,7 @@ static bool kubelet_port_free(void) {
 static void test_gather_node(void **state) {
         _cleanup_(snapshot_done) Snapshot s = {};
         _cleanup_free_ char *mount_orphan = NULL, *mount_sub = NULL, *self = NULL, *orphan_dir = NULL,
-                                *live_log = NULL, *orphan_log = NULL;
+                            *live_log = NULL, *orphan_log = NULL;
         Options o = options_for(root_link, logs_dir);
         const CgfsPod *pod;
         const PodDir *d;
@@ -942,15 +943,16 @@ static void test_gather_kubelet(void **state) {
         assert_non_null(sock = joinf("%s/pod-resources/kubelet.sock", root_dir));
         assert_non_null(live = joinf("%s/%s", NAMESPACE, LIVE_POD_NAME));
         assert_non_null(logonly = joinf("%s/gather-logonly", NAMESPACE));
-        pid = spawn_ready((char *const[]){
-                (char *) PYTHON,
-                (char *) "-c",
-                (char *) pod_resources_server,
-                sock,
-                live,
-                logonly,
-                (char *) "elsewhere/unknown",
-                NULL},
+        pid = spawn_ready(
+                (char *const[]){
+                        (char *) PYTHON,
+                        (char *) "-c",
+                        (char *) pod_resources_server,
+                        sock,
+                        live,
+                        logonly,
+                        (char *) "elsewhere/unknown",
+                        NULL},
                 &out);
         if (pid < 0) {
                 fake_http_stop(&f);
@@ -962,7 +964,8 @@ static void test_gather_kubelet(void **state) {
                 fail_msg("kubelet not ok: %s", s.kubelet.error);
         assert_null(s.kubelet.error);
         assert_int_equal(stat(sock, &st), 0);
-        assert_int_equal(s.kubelet_started, (usec_t) st.st_ctim.tv_sec * USEC_PER_SEC + st.st_ctim.tv_nsec / 1000);
+        assert_int_equal(
+                s.kubelet_started, (usec_t) st.st_ctim.tv_sec * USEC_PER_SEC + st.st_ctim.tv_nsec / 1000);
         assert_int_equal(s.n_kubelet_uids, 2);
         assert_strictly_sorted(s.kubelet_uids, s.n_kubelet_uids);
         assert_true(uid_list_contains(s.kubelet_uids, s.n_kubelet_uids, uid_live));
@@ -974,7 +977,8 @@ static void test_gather_kubelet(void **state) {
         assert_int_equal(gather_snapshot(&o, &hierarchies, client, NULL, &s), 0);
         assert_false(s.kubelet.ok);
         assert_string_equal(
-                s.kubelet.error, "healthz on 127.0.0.1:10248: HTTP 500, \"[-]syncloop failed: reason withheld\"");
+                s.kubelet.error,
+                "healthz on 127.0.0.1:10248: HTTP 500, \"[-]syncloop failed: reason withheld\"");
         assert_int_equal(s.n_kubelet_uids, 0);
         snapshot_done(&s);
 
@@ -1023,12 +1027,20 @@ static void test_gather_cri_fails(void **state) {
         pid_t pid;
 
         (void) state;
-        assert_non_null(script = joinf("%s/fault-server.py", getenv("PODREAPER_TEST_E2E_DIR") ?: "tests/e2e"));
+        assert_non_null(
+                script = joinf("%s/fault-server.py", getenv("PODREAPER_TEST_E2E_DIR") ?: "tests/e2e"));
         if (access(PYTHON, X_OK) < 0 || access(script, R_OK) < 0)
                 skip();
         assert_non_null(sock = joinf("%s/fault.sock", tmp_dir));
-        pid = spawn_ready((char *const[]){
-                (char *) PYTHON, script, (char *) "--socket", sock, (char *) "--mode", (char *) "unavailable", NULL},
+        pid = spawn_ready(
+                (char *const[]){
+                        (char *) PYTHON,
+                        script,
+                        (char *) "--socket",
+                        sock,
+                        (char *) "--mode",
+                        (char *) "unavailable",
+                        NULL},
                 &out);
         assert_true(pid > 0);
         assert_int_equal(cri_connect(sock, NULL, &c, &st), 0);
