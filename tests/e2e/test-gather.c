@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -200,69 +201,6 @@ static int make_pod_cgroup(const char *uid) {
         return 0;
 }
 
-static void remove_sandbox(void) {
-        CriStatus st = {};
-        int r;
-
-        if (!sandbox_id)
-                return;
-        (void) cri_stop_pod_sandbox(client, sandbox_id, &st);
-        cri_status_done(&st);
-        r = cri_remove_pod_sandbox(client, sandbox_id, &st);
-        if (r < 0 && r != -ENOENT)
-                fprintf(stderr, "cleanup: cannot remove sandbox %s: %s\n", sandbox_id, st.message);
-        cri_status_done(&st);
-        sandbox_id = (free(sandbox_id), NULL);
-}
-
-/* Idempotent: the group teardown and exit both call it. */
-static void cleanup_all(void) {
-        remove_sandbox();
-
-        /* The live pod's cgroup: containerd leaves the pod<uid> level behind (the kubelet removes
-         * it). Then ours, bottom-up; levels shared with containerd may stay busy. */
-        for (size_t i = 0; uid_live[0] && i < hierarchies.n; i++) {
-                _cleanup_free_ char *p =
-                        joinf("%s/%s/besteffort/pod%s", hierarchies.items[i].path, kubepods, uid_live);
-
-                if (p && rmdir(p) < 0 && errno != ENOENT && errno != EBUSY)
-                        fprintf(stderr, "cleanup: cannot remove cgroup %s: %m\n", p);
-        }
-        while (n_cleanup_cgroups > 0) {
-                char *p = cleanup_cgroups[--n_cleanup_cgroups];
-
-                if (rmdir(p) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
-                        fprintf(stderr, "cleanup: cannot remove cgroup %s: %m\n", p);
-                free(p);
-        }
-
-        while (n_cleanup_mounts > 0) {
-                char *p = cleanup_mounts[--n_cleanup_mounts];
-
-                if (umount2(p, MNT_DETACH) < 0)
-                        fprintf(stderr, "cleanup: cannot unmount %s: %m\n", p);
-                free(p);
-        }
-
-        if (tmp_dir) {
-                /* Nothing is mounted below any more; --one-file-system all the same. */
-                char *argv[] = {(char *) "rm", (char *) "-rf", (char *) "--one-file-system", tmp_dir, NULL};
-                pid_t pid;
-                int status;
-
-                if (posix_spawn(&pid, "/bin/rm", NULL, NULL, argv, environ) == 0)
-                        (void) waitpid(pid, &status, 0);
-        }
-        tmp_dir = (free(tmp_dir), NULL);
-        root_dir = (free(root_dir), NULL);
-        root_link = (free(root_link), NULL);
-        pods_dir = (free(pods_dir), NULL);
-        logs_dir = (free(logs_dir), NULL);
-        sandbox_cgroup_parent = (free(sandbox_cgroup_parent), NULL);
-        client = cri_client_free(client);
-        cgfs_hierarchies_done(&hierarchies);
-}
-
 static Options options_for(const char *root, const char *logs) {
         return (Options){
                 .root_dir = (char *) root,
@@ -323,64 +261,74 @@ static usec_t expected_changed(const char *dir) {
 
 /* ---- child processes ------------------------------------------------------------------------------ */
 
-/* Starts argv with stdout on a pipe and waits until it prints "ready" (10 s). -1 if it does not.
- * The pipe stays open (*ret_stdout) until stop_child(): the child may write more. */
-static pid_t spawn_ready(char *const argv[], int *ret_stdout) {
-        posix_spawn_file_actions_t fa;
+/* The helper process of the running test (a server), stopped by its teardown, by cleanup_all(),
+ * and by the kernel when this process dies (PR_SET_PDEATHSIG): never left behind. */
+static pid_t child_pid = -1;
+static int child_stdout = -EBADF;
+
+static void stop_child(void) {
+        child_stdout = safe_close(child_stdout);
+        if (child_pid <= 0)
+                return;
+        kill(child_pid, SIGTERM);
+        for (int i = 0; i < 50; i++) {
+                if (waitpid(child_pid, NULL, WNOHANG) == child_pid) {
+                        child_pid = -1;
+                        return;
+                }
+                usleep(100 * 1000);
+        }
+        kill(child_pid, SIGKILL);
+        waitpid(child_pid, NULL, 0);
+        child_pid = -1;
+}
+
+/* Starts argv as the test's child, stdout on a pipe, and waits until it prints "ready" (10 s).
+ * The pipe stays open until stop_child(): the child may write more. false if it does not start. */
+static bool start_child(char *const argv[]) {
+        pid_t parent = getpid();
         char buf[256];
         size_t n = 0;
         int p[2];
-        pid_t pid;
 
+        assert_true(child_pid < 0);
         if (pipe2(p, O_CLOEXEC) < 0)
-                return -1;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-        if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
-                posix_spawn_file_actions_destroy(&fa);
+                return false;
+        child_pid = fork();
+        if (child_pid < 0) {
                 close(p[0]);
                 close(p[1]);
-                return -1;
+                return false;
         }
-        posix_spawn_file_actions_destroy(&fa);
+        if (child_pid == 0) {
+                /* Only async-signal-safe calls here: the parent may have threads. */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
+                    dup2(p[1], STDOUT_FILENO) < 0)
+                        _exit(127);
+                execve(argv[0], argv, environ);
+                _exit(127);
+        }
         close(p[1]);
+        child_stdout = p[0];
 
         for (;;) {
-                struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+                struct pollfd pfd = {.fd = child_stdout, .events = POLLIN};
                 ssize_t k;
 
                 if (poll(&pfd, 1, 10000) <= 0)
                         break;
-                k = read(p[0], buf + n, sizeof(buf) - 1 - n);
+                k = read(child_stdout, buf + n, sizeof(buf) - 1 - n);
                 if (k <= 0)
                         break;
                 n += (size_t) k;
                 buf[n] = '\0';
-                if (strstr(buf, "ready\n")) {
-                        *ret_stdout = p[0];
-                        return pid;
-                }
+                if (strstr(buf, "ready\n"))
+                        return true;
                 if (n == sizeof(buf) - 1)
                         break;
         }
-        close(p[0]);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        return -1;
-}
-
-static void stop_child(pid_t pid, int stdout_fd) {
-        safe_close(stdout_fd);
-        if (pid <= 0)
-                return;
-        kill(pid, SIGTERM);
-        for (int i = 0; i < 50; i++) {
-                if (waitpid(pid, NULL, WNOHANG) == pid)
-                        return;
-                usleep(100 * 1000);
-        }
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+        stop_child();
+        return false;
 }
 
 /* The kubelet's pod-resources List through grpcio: a generic handler answering hand-encoded
@@ -522,6 +470,74 @@ static void fake_http_set_response(FakeHttp *f, const char *response) {
 #define FAILED_RESPONSE \
         "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n" \
         "Content-Length: 57\r\n\r\n[-]syncloop failed: reason withheld\nhealthz check failed\n"
+
+/* The fake kubelet's healthz of the running test; its teardown stops it. */
+static FakeHttp kubelet_http = {.fd = -EBADF};
+
+static void remove_sandbox(void) {
+        CriStatus st = {};
+        int r;
+
+        if (!sandbox_id)
+                return;
+        (void) cri_stop_pod_sandbox(client, sandbox_id, &st);
+        cri_status_done(&st);
+        r = cri_remove_pod_sandbox(client, sandbox_id, &st);
+        if (r < 0 && r != -ENOENT)
+                fprintf(stderr, "cleanup: cannot remove sandbox %s: %s\n", sandbox_id, st.message);
+        cri_status_done(&st);
+        sandbox_id = (free(sandbox_id), NULL);
+}
+
+/* Idempotent: the group teardown and exit both call it. */
+static void cleanup_all(void) {
+        stop_child();
+        fake_http_stop(&kubelet_http);
+        remove_sandbox();
+
+        /* The live pod's cgroup: containerd leaves the pod<uid> level behind (the kubelet removes
+         * it). Then ours, bottom-up; levels shared with containerd may stay busy. */
+        for (size_t i = 0; uid_live[0] && i < hierarchies.n; i++) {
+                _cleanup_free_ char *p =
+                        joinf("%s/%s/besteffort/pod%s", hierarchies.items[i].path, kubepods, uid_live);
+
+                if (p && rmdir(p) < 0 && errno != ENOENT && errno != EBUSY)
+                        fprintf(stderr, "cleanup: cannot remove cgroup %s: %m\n", p);
+        }
+        while (n_cleanup_cgroups > 0) {
+                char *p = cleanup_cgroups[--n_cleanup_cgroups];
+
+                if (rmdir(p) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
+                        fprintf(stderr, "cleanup: cannot remove cgroup %s: %m\n", p);
+                free(p);
+        }
+
+        while (n_cleanup_mounts > 0) {
+                char *p = cleanup_mounts[--n_cleanup_mounts];
+
+                if (umount2(p, MNT_DETACH) < 0)
+                        fprintf(stderr, "cleanup: cannot unmount %s: %m\n", p);
+                free(p);
+        }
+
+        if (tmp_dir) {
+                /* Nothing is mounted below any more; --one-file-system all the same. */
+                char *argv[] = {(char *) "rm", (char *) "-rf", (char *) "--one-file-system", tmp_dir, NULL};
+                pid_t pid;
+                int status;
+
+                if (posix_spawn(&pid, "/bin/rm", NULL, NULL, argv, environ) == 0)
+                        (void) waitpid(pid, &status, 0);
+        }
+        tmp_dir = (free(tmp_dir), NULL);
+        root_dir = (free(root_dir), NULL);
+        root_link = (free(root_link), NULL);
+        pods_dir = (free(pods_dir), NULL);
+        logs_dir = (free(logs_dir), NULL);
+        sandbox_cgroup_parent = (free(sandbox_cgroup_parent), NULL);
+        client = cri_client_free(client);
+        cgfs_hierarchies_done(&hierarchies);
+}
 
 /* ---- healthz ------------------------------------------------------------------------------------- */
 
@@ -793,8 +809,8 @@ static int group_teardown(void **state) {
         return 0;
 }
 
-/* Fails unless a healthz on 127.0.0.1:10248 is refused: a real kubelet on this machine would make
- * the kubelet expectations wrong. */
+/* Is a healthz on 127.0.0.1:10248 refused? A kubelet on this machine (or the fake one of a
+ * concurrent run) would make the "no kubelet" expectations wrong. */
 static bool kubelet_port_free(void) {
         return gather_kubelet_healthz("127.0.0.1", KUBELET_PORT, USEC_PER_SEC) == -ECONNREFUSED;
 }
@@ -808,8 +824,10 @@ static void test_gather_node(void **state) {
         const PodDir *d;
         const LogDir *l;
         usec_t t0, t1;
+        bool port_free;
 
         (void) state;
+        port_free = kubelet_port_free();
         t0 = now_usec();
         assert_int_equal(gather_snapshot(&o, &hierarchies, client, NULL, &s), 0);
         t1 = now_usec();
@@ -840,8 +858,8 @@ static void test_gather_node(void **state) {
         assert_true(uid_list_contains(s.cri_uids, s.n_cri_uids, uid_label));
         assert_false(uid_list_contains(s.cri_uids, s.n_cri_uids, uid_orphan));
 
-        /* No kubelet here. */
-        if (kubelet_port_free()) {
+        /* No kubelet here (unless a concurrent run of this test plays one). */
+        if (port_free && kubelet_port_free()) {
                 assert_false(s.kubelet.ok);
                 assert_non_null(s.kubelet.error);
                 assert_string_equal(s.kubelet.error, "healthz on 127.0.0.1:10248: connection refused");
@@ -911,19 +929,24 @@ static void test_gather_node(void **state) {
         assert_null(l->uid);
 }
 
+static int teardown_helpers(void **state) {
+        (void) state;
+        stop_child();
+        fake_http_stop(&kubelet_http);
+        return 0;
+}
+
 static void test_gather_kubelet(void **state) {
         _cleanup_(snapshot_done) Snapshot s = {};
-        _cleanup_free_ char *sock = NULL, *logonly = NULL, *live = NULL, *pyarg = NULL;
+        _cleanup_free_ char *sock = NULL, *logonly = NULL, *live = NULL;
         Options o = options_for(root_dir, logs_dir);
         struct stat st;
-        FakeHttp f;
-        pid_t pid;
-        int r, out = -EBADF;
+        int r;
 
         (void) state;
         if (access(PYTHON, X_OK) < 0)
                 skip();
-        r = fake_http_start(&f, KUBELET_PORT, OK_RESPONSE, false, true);
+        r = fake_http_start(&kubelet_http, KUBELET_PORT, OK_RESPONSE, false, true);
         if (r == -EADDRINUSE) {
                 fprintf(stderr, "# 127.0.0.1:%d is in use (a kubelet?): skipped\n", KUBELET_PORT);
                 skip();
@@ -943,29 +966,23 @@ static void test_gather_kubelet(void **state) {
         assert_non_null(sock = joinf("%s/pod-resources/kubelet.sock", root_dir));
         assert_non_null(live = joinf("%s/%s", NAMESPACE, LIVE_POD_NAME));
         assert_non_null(logonly = joinf("%s/gather-logonly", NAMESPACE));
-        pid = spawn_ready(
-                (char *const[]){
-                        (char *) PYTHON,
-                        (char *) "-c",
-                        (char *) pod_resources_server,
-                        sock,
-                        live,
-                        logonly,
-                        (char *) "elsewhere/unknown",
-                        NULL},
-                &out);
-        if (pid < 0) {
-                fake_http_stop(&f);
+        if (!start_child((char *const[]){
+                    (char *) PYTHON,
+                    (char *) "-c",
+                    (char *) pod_resources_server,
+                    sock,
+                    live,
+                    logonly,
+                    (char *) "elsewhere/unknown",
+                    NULL}))
                 fail_msg("the pod-resources server (grpcio) did not start");
-        }
 
         assert_int_equal(gather_snapshot(&o, &hierarchies, client, NULL, &s), 0);
         if (!s.kubelet.ok)
                 fail_msg("kubelet not ok: %s", s.kubelet.error);
         assert_null(s.kubelet.error);
         assert_int_equal(stat(sock, &st), 0);
-        assert_int_equal(
-                s.kubelet_started, (usec_t) st.st_ctim.tv_sec * USEC_PER_SEC + st.st_ctim.tv_nsec / 1000);
+        assert_int_equal(s.kubelet_started, ts_usec(&st.st_ctim));
         assert_int_equal(s.n_kubelet_uids, 2);
         assert_strictly_sorted(s.kubelet_uids, s.n_kubelet_uids);
         assert_true(uid_list_contains(s.kubelet_uids, s.n_kubelet_uids, uid_live));
@@ -973,24 +990,24 @@ static void test_gather_kubelet(void **state) {
         snapshot_done(&s);
 
         /* healthz failing: nothing else is asked, the answer is in the reason. */
-        fake_http_set_response(&f, FAILED_RESPONSE);
+        fake_http_set_response(&kubelet_http, FAILED_RESPONSE);
         assert_int_equal(gather_snapshot(&o, &hierarchies, client, NULL, &s), 0);
         assert_false(s.kubelet.ok);
         assert_string_equal(
                 s.kubelet.error,
                 "healthz on 127.0.0.1:10248: HTTP 500, \"[-]syncloop failed: reason withheld\"");
         assert_int_equal(s.n_kubelet_uids, 0);
+        assert_int_equal(s.kubelet_started, 0);
         snapshot_done(&s);
 
         /* Healthy again, the pod-resources server gone (its socket stale). */
-        fake_http_set_response(&f, OK_RESPONSE);
-        stop_child(pid, out);
+        fake_http_set_response(&kubelet_http, OK_RESPONSE);
+        stop_child();
         assert_int_equal(gather_snapshot(&o, &hierarchies, client, NULL, &s), 0);
         assert_false(s.kubelet.ok);
         assert_contains(s.kubelet.error, "pod-resources");
         assert_int_equal(s.n_kubelet_uids, 0);
-        (void) unlink(sock);
-        fake_http_stop(&f);
+        assert_int_equal(unlink(sock), 0);
 }
 
 static void test_gather_cri_null(void **state) {
@@ -1023,8 +1040,6 @@ static void test_gather_cri_fails(void **state) {
         _cleanup_free_ char *sock = NULL, *script = NULL;
         Options o = options_for(root_dir, logs_dir);
         CriStatus st = {};
-        int out = -EBADF;
-        pid_t pid;
 
         (void) state;
         assert_non_null(
@@ -1032,21 +1047,18 @@ static void test_gather_cri_fails(void **state) {
         if (access(PYTHON, X_OK) < 0 || access(script, R_OK) < 0)
                 skip();
         assert_non_null(sock = joinf("%s/fault.sock", tmp_dir));
-        pid = spawn_ready(
-                (char *const[]){
-                        (char *) PYTHON,
-                        script,
-                        (char *) "--socket",
-                        sock,
-                        (char *) "--mode",
-                        (char *) "unavailable",
-                        NULL},
-                &out);
-        assert_true(pid > 0);
+        if (!start_child((char *const[]){
+                    (char *) PYTHON,
+                    script,
+                    (char *) "--socket",
+                    sock,
+                    (char *) "--mode",
+                    (char *) "unavailable",
+                    NULL}))
+                fail_msg("%s did not start", script);
         assert_int_equal(cri_connect(sock, NULL, &c, &st), 0);
 
         assert_int_equal(gather_snapshot(&o, &hierarchies, c, NULL, &s), 0);
-        stop_child(pid, out);
         assert_false(s.cri.ok);
         assert_string_equal(s.cri.error, "ListPodSandbox: runtime is down: 100% sure");
         assert_int_equal(s.n_cri_uids, 0);
@@ -1130,9 +1142,9 @@ int main(void) {
         };
         const struct CMUnitTest node_tests[] = {
                 cmocka_unit_test(test_gather_node),
-                cmocka_unit_test(test_gather_kubelet),
+                cmocka_unit_test_teardown(test_gather_kubelet, teardown_helpers),
                 cmocka_unit_test(test_gather_cri_null),
-                cmocka_unit_test(test_gather_cri_fails),
+                cmocka_unit_test_teardown(test_gather_cri_fails, teardown_helpers),
                 cmocka_unit_test(test_gather_no_pods_dir),
                 cmocka_unit_test(test_gather_cgroups),
         };
