@@ -113,7 +113,7 @@ asan: deps
 		$(E2E_TESTS:$(BUILD)/%=build-asan/%) $(E2E_SCRIPTS)
 
 bench: deps
-	@$(MAKE) --no-print-directory BUILD=build $(BENCHES:$(BUILD)/%=build/%)
+	@$(MAKE) --no-print-directory BUILD=build build/podreaper build/tests/e2e/podctl $(BENCHES:$(BUILD)/%=build/%)
 	@tests/bench/run-bench.sh build
 
 # libFuzzer harnesses, built with clang against the module sources directly.
