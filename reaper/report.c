@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "reaper/message-ids.h"
 #include "reaper/report.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -777,9 +778,25 @@ static int action_level(const Action *a) {
         return LOG_INFO;
 }
 
+/* A refusal is one event whatever its result; the others by what happened to the action. */
+static const char *action_message_id(const Action *a) {
+        if (a->kind == ACTION_SKIP_POD)
+                return PODREAPER_MESSAGE_REFUSAL;
+        switch (a->result) {
+        case RESULT_DONE:
+                return PODREAPER_MESSAGE_ACTION_DONE;
+        case RESULT_FAILED:
+                return PODREAPER_MESSAGE_ACTION_FAILED;
+        case RESULT_SKIPPED:
+                return PODREAPER_MESSAGE_ACTION_SKIPPED;
+        default:
+                return PODREAPER_MESSAGE_ACTION_PLANNED;
+        }
+}
+
 void report_log_action(const Action *a) {
         _cleanup_free_ char *target = NULL, *reason = NULL, *error = NULL;
-        char *fields[6] = {};
+        char *fields[7] = {};
         const char *kind, *result, *status;
         size_t n = 0;
         int level;
@@ -799,7 +816,8 @@ void report_log_action(const Action *a) {
                 error = text_escaped(a->error);
 
         /* Out of memory on the way: fewer fields, never no line. */
-        if ((a->uid[0] == '\0' || asprintf(&fields[n++], "POD_UID=%s", a->uid) >= 0) &&
+        if (asprintf(&fields[n++], "MESSAGE_ID=%s", action_message_id(a)) >= 0 &&
+            (a->uid[0] == '\0' || asprintf(&fields[n++], "POD_UID=%s", a->uid) >= 0) &&
             asprintf(&fields[n++], "PODREAPER_ACTION=%s", kind) >= 0 &&
             asprintf(&fields[n++], "PODREAPER_RESULT=%s", result) >= 0 &&
             asprintf(&fields[n++], "PODREAPER_TARGET=%s", a->target ?: "") >= 0 &&

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,11 +15,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "reaper/message-ids.h"
 #include "reaper/report.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -954,6 +960,96 @@ static void test_log_levels(void **state) {
         assert_non_null(strstr(out, "error: destroy-cgroup pod " UID_D " kubepods/pod" UID_D ": failed ("));
 }
 
+/* journald gets a MESSAGE_ID per kind of event. In a private mount namespace a datagram socket
+ * stands in for journald's, as in test-log. 0 pass, 1 fail, 77 cannot set up. */
+static int message_ids_child(void) {
+        const struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = "/run/systemd/journal/socket"};
+        const struct {
+                Action action;
+                const char *want;
+        } events[] = {
+                {act(ACTION_DESTROY_CGROUP, UID_A, "kubepods/pod" UID_A, REASON_KILL, RESULT_DONE, NULL),
+                 "\nMESSAGE_ID=" PODREAPER_MESSAGE_ACTION_DONE "\n"},
+                {act(ACTION_REMOVE_POD_DIR, UID_A, PODS UID_A, REASON_AFTER, RESULT_FAILED, "busy"),
+                 "\nMESSAGE_ID=" PODREAPER_MESSAGE_ACTION_FAILED "\n"},
+                {act(ACTION_REMOVE_LOG_DIR, UID_D, LOGS "x_y_" UID_D, REASON_ORPHAN, RESULT_SKIPPED, "live"),
+                 "\nMESSAGE_ID=" PODREAPER_MESSAGE_ACTION_SKIPPED "\n"},
+                {act(ACTION_SKIP_POD, UID_B, PODS UID_B, REASON_MOUNTED, RESULT_PLANNED, NULL),
+                 "\nMESSAGE_ID=" PODREAPER_MESSAGE_REFUSAL "\n"},
+                {act(ACTION_SKIP_POD, "", PODS "lost+found", "not a pod uid: kept", RESULT_PLANNED, NULL),
+                 "\nMESSAGE_ID=" PODREAPER_MESSAGE_REFUSAL "\n"},
+                {act(ACTION_REMOVE_POD_DIR, UID_A, PODS UID_A, REASON_AFTER, RESULT_PLANNED, NULL),
+                 "\nMESSAGE_ID=" PODREAPER_MESSAGE_ACTION_PLANNED "\n"},
+        };
+        char buf[8192];
+        int fd;
+
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL) < 0 ||
+            mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") < 0 || mkdir("/run/systemd", 0755) < 0 ||
+            mkdir("/run/systemd/journal", 0755) < 0)
+                return 77;
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (const struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return 77;
+        log_set_target(LOG_TARGET_JOURNAL);
+        log_set_max_level(LOG_DEBUG);
+
+        for (size_t i = 0; i < ELEMENTSOF(events); i++) {
+                ssize_t n;
+
+                report_log_action(&events[i].action);
+                n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+                if (n <= 0) {
+                        fprintf(stderr, "event %zu: nothing reached the journal\n", i);
+                        return 1;
+                }
+                buf[n] = '\0';
+                /* The id, once, and the other fields still there. */
+                if (!strstr(buf, events[i].want) || strstr(strstr(buf, "MESSAGE_ID=") + 1, "MESSAGE_ID=") ||
+                    !strstr(buf, "\nPODREAPER_ACTION=")) {
+                        fprintf(stderr, "event %zu: expected %s in:\n%s\n", i, events[i].want + 1, buf);
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+static void test_log_message_ids(void **state) {
+        int status;
+        pid_t pid;
+
+        (void) state;
+        /* Five distinct ids of sd-id128's form. */
+        {
+                const char *const ids[] = {
+                        PODREAPER_MESSAGE_ACTION_DONE,
+                        PODREAPER_MESSAGE_ACTION_FAILED,
+                        PODREAPER_MESSAGE_ACTION_SKIPPED,
+                        PODREAPER_MESSAGE_REFUSAL,
+                        PODREAPER_MESSAGE_ACTION_PLANNED,
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
+                        assert_int_equal(strlen(ids[i]), 32);
+                        assert_int_equal(strspn(ids[i], "0123456789abcdef"), 32);
+                        for (size_t j = 0; j < i; j++)
+                                assert_string_not_equal(ids[i], ids[j]);
+                }
+        }
+        if (geteuid() != 0)
+                skip();
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(message_ids_child());
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77)
+                skip();
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 #define capture_test(f) cmocka_unit_test_setup_teardown(f, capture_setup, capture_teardown)
 
 int main(void) {
@@ -977,6 +1073,7 @@ int main(void) {
                 cmocka_unit_test(test_many_pods),
                 capture_test(test_log_actions),
                 capture_test(test_log_levels),
+                cmocka_unit_test(test_log_message_ids),
         };
 
         return cmocka_run_group_tests(tests, setup, NULL);
