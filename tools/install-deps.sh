@@ -5,10 +5,13 @@ set -eu
 
 # build, test and e2e: the CRI client (nghttp2, protobuf-c), a private containerd with runc and a
 # static busybox for the hand-built images, Debian's python3-grpcio for the fault-injecting server.
+# packaging/ci-packages.sh: dpkg-buildpackage + debhelper, lintian, rpmbuild, groff, bash-completion,
+# python3-yaml, systemd-analyze (package systemd; installing it does not boot it).
 PACKAGES="build-essential pkg-config libmount-dev libblkid-dev libsystemd-dev libcmocka-dev
 clang libclang-rt-14-dev clang-format util-linux coreutils
 libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
-containerd runc busybox-static python3-grpcio iproute2 valgrind"
+containerd runc busybox-static python3-grpcio iproute2 valgrind
+debhelper dpkg-dev lintian rpm groff-base bash-completion python3-yaml systemd python3-prometheus-client"
 
 missing=""
 for p in $PACKAGES; do
