@@ -865,6 +865,10 @@ size_t act_run(const ActContext *c, Plan *p) {
         for (size_t i = 0; i < p->n_actions; i++) {
                 Action *a = &p->actions[i];
 
+                /* Between actions only: the current one completes, and a pass stopped here is finished
+                 * by the next one (the saved state marks its pods reaping). */
+                if (c->stop && *c->stop)
+                        break;
                 if (a->result != RESULT_PLANNED)
                         continue;
                 if (!cgfs_uid_is_valid(a->uid)) {

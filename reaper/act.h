@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <signal.h>
+
 #include "cgroupfs/cgroupfs.h"
 #include "reaper/options.h"
 #include "reaper/plan.h"
@@ -18,10 +20,13 @@ typedef struct ActContext {
          * sandbox or container of uid now, 0 if not, -errno if it cannot tell (then: skip). */
         int (*runtime_knows_uid)(void *userdata, const char *uid);
         void *userdata;
+        /* May be NULL. Once *stop is set (a signal handler: the daemon's SIGTERM), act_run() starts
+         * no further action: the current one finishes, the rest stay planned. */
+        const volatile sig_atomic_t *stop;
 } ActContext;
 
-/* Acts on every planned action of p (with --dry-run: none), setting result and error. Returns the
- * number of failed actions. */
+/* Acts on every planned action of p (with --dry-run: none), setting result and error, until
+ * c->stop is set. Returns the number of failed actions. */
 size_t act_run(const ActContext *c, Plan *p);
 
 /* A pod dir, in the kubelet's order (cleanupOrphanedPodDirs): rmdir-only in volumes/ (never a

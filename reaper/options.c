@@ -154,6 +154,17 @@ static const OptionDef option_defs[] = {
          "DURATION",
          "daemon: time between passes",
          NULL},
+        /* check: how long an orphan may be kept before node-problem-detector hears of it; the
+         * default follows --orphan-grace, hence stored as 0 (a set value is never 0). */
+        {"check-min-age",
+         0,
+         OPT_DURATION_NONZERO,
+         OFF(check_min_age),
+         "DURATION",
+         "check: orphans kept longer",
+         "2 x orphan-grace"},
+        /* For tests of the cgroup-limit case; nobody else has a reason to set it. */
+        {"proc-cgroups", 0, OPT_PATH, OFF(proc_cgroups), "PATH", "check: cgroup counts", "/proc/cgroups"},
         {"verbose", 'v', OPT_VERBOSE, OFF(verbosity), NULL, "more detail, repeatable", NULL},
         {"quiet", 'q', OPT_QUIET, OFF(verbosity), NULL, "errors and warnings only", NULL},
         {"help", 'h', OPT_HELP, 0, NULL, "this help", NULL},
@@ -624,6 +635,7 @@ void options_done(Options *o) {
         free(o->runtime_endpoint);
         free(o->state_dir);
         free(o->metrics_file);
+        free(o->proc_cgroups);
         *o = (Options){};
 }
 
@@ -1061,7 +1073,10 @@ static void format_default(const Options *o, const OptionDef *d, char *buf, size
                 break;
         case OPT_DURATION:
         case OPT_DURATION_NONZERO:
-                (void) format_duration(buf, size, *(const usec_t *) field);
+                if (*(const usec_t *) field == 0 && d->unset)
+                        (void) snprintf(buf, size, "%s", d->unset);
+                else
+                        (void) format_duration(buf, size, *(const usec_t *) field);
                 break;
         case OPT_ONLY:
                 (void) snprintf(buf, size, "%s", *(const unsigned *) field == KIND_ALL ? "all" : "some");

@@ -67,6 +67,8 @@ typedef struct Options {
         usec_t image_maximum_gc_age;               /* 0 = off */
         char *metrics_file;                        /* NULL: none */
         usec_t interval;                           /* 1m */
+        usec_t check_min_age;                      /* 0: twice orphan_grace */
+        char *proc_cgroups;                        /* NULL: /proc/cgroups */
         int verbosity;                             /* -v: +1, -q: -1 */
 } Options;
 

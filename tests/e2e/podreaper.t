@@ -153,12 +153,15 @@ case_live_and_removed() {
         check "first run: report names the grace" grep -q "grace" "$WORK/out1"
 
         sleep "$GRACE_WAIT"
-        reaper run --output json >"$WORK/out2" 2>"$WORK/err2"
+        reaper run --output json --metrics-file "$NODE/podreaper.prom" >"$WORK/out2" 2>"$WORK/err2"
         rc=$?
         check "second run exits 0" test $rc -eq 0
         check "second run: removed pod's dir and log dir gone" dir_gone "$gone"
         check "second run: removed pod's cgroup gone in every hierarchy" cgroup_gone "$gone"
         check "second run: JSON report is valid" /usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/out2"
+        check "metrics file: the pass's removals, counted as the JSON report counts them" \
+                grep -qx 'podreaper_actions{kind="remove-pod-dir",result="done"} 1' "$NODE/podreaper.prom"
+        check "metrics file: the last pass succeeded" grep -qx 'podreaper_last_pass_success 1' "$NODE/podreaper.prom"
         check "live pod untouched: runtime has it, cgroup and dir exist" pod_runs "$live"
         check "live pod dir untouched" dir_exists "$live"
         "$PODCTL" rm-pod "$live"

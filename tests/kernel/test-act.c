@@ -1047,6 +1047,42 @@ static void test_run_done(void **state) {
                 listing(fx, "logs"), "d " LOG_B "\nd " LOG_B "/app\nf " LOG_B "/app/0.log live pod log\n");
 }
 
+/* The daemon's SIGTERM arriving while the first action runs: its handler sets the flag. */
+static volatile sig_atomic_t stop_flag;
+
+static int fake_runtime_knows_uid_then_stop(void *userdata, const char *uid) {
+        stop_flag = 1;
+        return fake_runtime_knows_uid(userdata, uid);
+}
+
+static void test_run_stop(void **state) {
+        Fx *fx = *state;
+        ActContext c = context(fx);
+
+        make_pod(fx, UID_A);
+        make_log_dirs(fx);
+        plan_pod_a(fx);
+        stop_flag = 0;
+        c.stop = &stop_flag;
+        c.runtime_knows_uid = fake_runtime_knows_uid_then_stop;
+
+        assert_int_equal(act_run(&c, &fx->plan), 0);
+        assert_result(&fx->plan.actions[1], RESULT_DONE, NULL);    /* the current action completes */
+        assert_result(&fx->plan.actions[2], RESULT_PLANNED, NULL); /* the next one never starts */
+        assert_int_equal(fx->rt.calls, 1);
+        assert_false(exists(fx, "root/pods/" UID_A));
+        assert_true(exists(fx, "logs/" LOG_A "/app/0.log"));
+
+        /* Set before act_run(): nothing is started at all. */
+        fx->plan.actions[1].result = RESULT_PLANNED;
+        c.runtime_knows_uid = fake_runtime_knows_uid;
+        assert_int_equal(act_run(&c, &fx->plan), 0);
+        for (size_t i = 0; i < fx->plan.n_actions; i++)
+                assert_result(&fx->plan.actions[i], RESULT_PLANNED, NULL);
+        assert_int_equal(fx->rt.calls, 1);
+        assert_true(exists(fx, "logs/" LOG_A "/app/0.log"));
+}
+
 static void run_refused(Fx *fx, int answer, const char *error) {
         ActContext c = context(fx);
         const char *root, *logs;
@@ -1355,6 +1391,7 @@ static const struct {
         {T(test_pod_dir_mount_point_refused), false},
         {T(test_bad_arguments), false},
         {T(test_run_done), false},
+        {T(test_run_stop), false},
         {T(test_run_runtime_knows), false},
         {T(test_run_runtime_error), false},
         {T(test_run_dry_run), false},

@@ -182,6 +182,8 @@ static void assert_defaults_except_command(const Options *o) {
         assert_true(o->image_maximum_gc_age == 0);
         assert_null(o->metrics_file);
         assert_true(o->interval == USEC_PER_MINUTE);
+        assert_true(o->check_min_age == 0); /* twice orphan-grace */
+        assert_null(o->proc_cgroups);
         assert_int_equal(o->verbosity, 0);
 }
 
@@ -212,6 +214,8 @@ static void assert_full(const Options *o) {
         assert_true(o->image_maximum_gc_age == 168 * USEC_PER_HOUR);
         assert_string_equal(o->metrics_file, "/srv/metrics/podreaper.prom");
         assert_true(o->interval == 5 * USEC_PER_MINUTE);
+        assert_true(o->check_min_age == 45 * USEC_PER_MINUTE);
+        assert_string_equal(o->proc_cgroups, "/srv/proc/cgroups");
         assert_int_equal(o->verbosity, 1);
 }
 
@@ -296,6 +300,10 @@ static void test_every_flag_separate_value(void **state) {
                 "/srv/metrics/podreaper.prom",
                 "--interval",
                 "5m",
+                "--check-min-age",
+                "45m",
+                "--proc-cgroups",
+                "/srv/proc/cgroups",
                 "--verbose",
                 "daemon");
         assert_int_equal(o.command, COMMAND_DAEMON);
@@ -336,6 +344,8 @@ static void test_every_flag_equals_value(void **state) {
                 "--image-maximum-gc-age=168h",
                 "--metrics-file=/srv/metrics/podreaper.prom",
                 "--interval=5m",
+                "--check-min-age=45m",
+                "--proc-cgroups=//srv/proc/cgroups/",
                 "-v");
         assert_int_equal(o.command, COMMAND_DAEMON);
         assert_full(&o);
@@ -802,6 +812,14 @@ static void test_error_values(void **state) {
                 {"--runtime-request-timeout",
                  "0s",
                  "invalid duration for --runtime-request-timeout: '0s' (must be more than 0)"},
+                /* 0 would report an orphan the moment a volume is still being unmounted. */
+                {"--check-min-age", "0", "invalid duration for --check-min-age: '0' (must be more than 0)"},
+                {"--check-min-age",
+                 "20",
+                 "invalid duration for --check-min-age: '20' (expected e.g. 90s, 10m, 1h30m)"},
+                {"--proc-cgroups",
+                 "proc/cgroups",
+                 "invalid path for --proc-cgroups: 'proc/cgroups' (must be absolute)"},
                 {"--image-gc-high-threshold",
                  "101",
                  "invalid percentage for --image-gc-high-threshold: '101' (must be from 0 to 100)"},
@@ -1046,6 +1064,10 @@ static void test_help_text(void **state) {
                 "[none]\n",
                 "  --interval DURATION ",
                 "[1m]\n",
+                "  --check-min-age DURATION ",
+                "[2 x orphan-grace]\n",
+                "  --proc-cgroups PATH ",
+                "[/proc/cgroups]\n",
                 "  -v, --verbose ",
                 "  -q, --quiet ",
                 "  -h, --help ",
