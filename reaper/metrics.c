@@ -17,6 +17,7 @@
 
 #include "reaper/metrics.h"
 #include "util/macro.h"
+#include "util/utf8.h"
 
 #define LAST_SUCCESS "podreaper_last_success_timestamp_seconds"
 
@@ -93,44 +94,15 @@ const char *metrics_refusal_reason(const Action *a) {
 
 /* ---- the format ---------------------------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong forms, no surrogates,
- * nothing above U+10FFFF), 0 if it is not one. Never reads past a '\0'. */
-static size_t utf8_valid_length(const unsigned char *s) {
-        unsigned char lo = 0x80, hi = 0xbf;
-        size_t need;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                need = 1;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-                need = 2;
-                lo = s[0] == 0xe0 ? 0xa0 : 0x80;
-                hi = s[0] == 0xed ? 0x9f : 0xbf;
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-                need = 3;
-                lo = s[0] == 0xf0 ? 0x90 : 0x80;
-                hi = s[0] == 0xf4 ? 0x8f : 0xbf;
-        } else
-                return 0;
-
-        for (size_t i = 1; i <= need; i++) {
-                if (s[i] < lo || s[i] > hi)
-                        return 0;
-                lo = 0x80;
-                hi = 0xbf;
-        }
-        return need + 1;
-}
-
 /* A label value: \\, \" and \n escaped as the format wants, anything that is not UTF-8 as U+FFFD
  * (Prometheus rejects a scrape with an invalid label value). */
 static void label_value(FILE *f, const char *s) {
         for (const unsigned char *p = (const unsigned char *) s; *p;) {
-                size_t n = utf8_valid_length(p);
+                bool valid;
+                size_t n = utf8_sequence((const char *) p, &valid);
 
-                if (n == 0) {
-                        fputs("\xef\xbf\xbd", f);
+                if (!valid) {
+                        fputs("\xef\xbf\xbd", f); /* one per byte */
                         n = 1;
                 } else if (*p == '\\')
                         fputs("\\\\", f);
