@@ -6,68 +6,25 @@
 # Prints TAP. Needs root; PODREAPER_BUILD names the build dir.
 set -u
 
-if [ "$(id -u)" -ne 0 ]; then
-        echo "needs root (cgroups, mounts)" >&2
-        exit 77
-fi
-if [ -z "${PODREAPER_TEST_CRI_ENDPOINT:-}" ]; then
-        echo "run under tests/e2e/with-containerd.sh" >&2
-        exit 77
-fi
-# Mounts made here vanish with the namespace, whatever happens.
-if [ -z "${PODREAPER_T_IN_NS:-}" ]; then
-        export PODREAPER_T_IN_NS=1
-        exec unshare -m --propagation private "$0" "$@"
-fi
-
-BUILD=${PODREAPER_BUILD:-build}
-PODREAPER=$(realpath "$BUILD/podreaper")
-PODCTL=$(realpath "$BUILD/tests/e2e/podctl")
+TAP_WORK_PREFIX=podreaper-dc
+. "$(dirname "$0")/lib/tap.sh"
 PYTHON=/usr/bin/python3 # Debian's: the pyenv one on PATH may lack nothing here, but be plain
-KP=$PODREAPER_TEST_KUBEPODS
-CG=/sys/fs/cgroup
 GRACE=2s
 GRACE_WAIT=2.2
 NPD_TIMEOUT_MS=5000 # node-problem-detector's default plugin timeout
 NPD_MAX_BYTES=80    # and its maxOutputLength
 
-WORK=$(mktemp -d /tmp/podreaper-dc.XXXXXX)
-n=0
-failed=0
 pids=() # everything started in the background, ended by pid
 immutable=()
 
 cleanup() {
-        local pid m f
+        local pid f
         for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
         for f in "${immutable[@]}"; do chattr -i "$f" 2>/dev/null; done
-        for m in $(awk -v w="$WORK" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
-                umount -l "$m" 2>/dev/null
-        done
-        rm -rf --one-file-system "$WORK"
+        tap_remove_work
 }
 trap cleanup EXIT
 
-ok() {
-        n=$((n + 1))
-        echo "ok $n - $1"
-}
-not_ok() {
-        n=$((n + 1))
-        failed=$((failed + 1))
-        echo "not ok $n - $1"
-        shift
-        for line in "$@"; do echo "#   $line"; done
-}
-check() { # check DESCRIPTION COMMAND...
-        local d=$1
-        shift
-        if "$@" >"$WORK/check.out" 2>&1; then
-                ok "$d"
-        else
-                not_ok "$d" "command: $*" "$(tail -n 5 "$WORK/check.out")"
-        fi
-}
 wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds, at most SECONDS
         local until=$((SECONDS + $1 + 1))
         shift
@@ -78,8 +35,6 @@ wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds, at most SECO
         "$@" 2>/dev/null
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-new_uid() { cat /proc/sys/kernel/random/uuid; }
 
 # A node: its own kubelet root, log dirs, state dir; NODE_FLAGS point podreaper at it.
 new_node() {

@@ -5,66 +5,19 @@
 # Prints TAP. Needs root; PODREAPER_BUILD names the build dir.
 set -u
 
-if [ "$(id -u)" -ne 0 ]; then
-        echo "needs root (cgroups, mounts)" >&2
-        exit 77
-fi
-if [ -z "${PODREAPER_TEST_CRI_ENDPOINT:-}" ]; then
-        echo "run under tests/e2e/with-containerd.sh" >&2
-        exit 77
-fi
-# Mounts made here vanish with the namespace, whatever happens.
-if [ -z "${PODREAPER_T_IN_NS:-}" ]; then
-        export PODREAPER_T_IN_NS=1
-        exec unshare -m --propagation private "$0" "$@"
-fi
-
-BUILD=${PODREAPER_BUILD:-build}
-PODREAPER=$(realpath "$BUILD/podreaper")
-PODCTL=$(realpath "$BUILD/tests/e2e/podctl")
-KP=$PODREAPER_TEST_KUBEPODS
-CG=/sys/fs/cgroup
+TAP_WORK_PREFIX=podreaper-e2e
+. "$(dirname "$0")/lib/tap.sh"
 GRACE=2s
 GRACE_WAIT=2.2
 
-WORK=$(mktemp -d /tmp/podreaper-e2e.XXXXXX)
-n=0
-failed=0
 sleepers=()
 
 cleanup() {
-        local pid m
+        local pid
         for pid in "${sleepers[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-        # Deepest first.
-        for m in $(awk -v w="$WORK" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
-                umount -l "$m" 2>/dev/null
-        done
-        rm -rf --one-file-system "$WORK"
+        tap_remove_work
 }
 trap cleanup EXIT
-
-ok() {
-        n=$((n + 1))
-        echo "ok $n - $1"
-}
-not_ok() {
-        n=$((n + 1))
-        failed=$((failed + 1))
-        echo "not ok $n - $1"
-        shift
-        for line in "$@"; do echo "#   $line"; done
-}
-check() { # check DESCRIPTION COMMAND...
-        local d=$1
-        shift
-        if "$@" >"$WORK/check.out" 2>&1; then
-                ok "$d"
-        else
-                not_ok "$d" "command: $*" "$(tail -n 5 "$WORK/check.out")"
-        fi
-}
-
-new_uid() { cat /proc/sys/kernel/random/uuid; }
 
 # A node: its own kubelet root, log dirs, state dir.
 new_node() {
