@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "mountutil/mountutil.h"
-#include "reaper/act.h"
+#include "reaper/act-internal.h"
 #include "util/macro.h"
 
 #define DESTROY_TIMEOUT_USEC (5 * USEC_PER_SEC)
@@ -29,8 +29,6 @@
 #define EMPTY_DIR_PLUGIN_DIR "kubernetes.io~empty-dir"
 #define CSI_VOL_DATA "vol_data.json"
 #define CSI_MOUNT_DIR "mount"
-
-#define streq(a, b) (strcmp((a), (b)) == 0)
 
 /* ---- directories ------------------------------------------------------------------------------ */
 
@@ -599,8 +597,7 @@ int act_remove_pod_dir(int pods_fd, const char *uid, char **ret_detail) {
 
 /* ---- actions ---------------------------------------------------------------------------------- */
 
-static void action_finish(Action *a, ActionResult result, const char *format, ...) _printf_(3, 4);
-static void action_finish(Action *a, ActionResult result, const char *format, ...) {
+void action_finish(Action *a, ActionResult result, const char *format, ...) {
         char *error = NULL;
 
         if (format) {
@@ -894,11 +891,11 @@ size_t act_run(const ActContext *c, Plan *p) {
                         act_log_dir(c, a);
                         break;
                 default:
-                        /* skip-pod is a refusal, not an action; runtime GC is not acted on here. */
+                        /* skip-pod is a refusal, not an action; runtime GC goes below, in steps. */
                         continue;
                 }
                 if (a->result == RESULT_FAILED)
                         n_failed++;
         }
-        return n_failed;
+        return n_failed + act_runtime_gc(c, p);
 }

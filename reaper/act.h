@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include "cgroupfs/cgroupfs.h"
+#include "cri/cri.h"
 #include "reaper/options.h"
 #include "reaper/plan.h"
 
@@ -23,6 +24,10 @@ typedef struct ActContext {
         /* May be NULL. Once *stop is set (a signal handler: the daemon's SIGTERM), act_run() starts
          * no further action: the current one finishes, the rest stay planned. */
         const volatile sig_atomic_t *stop;
+        /* Runtime GC (stop/remove-container, remove-sandbox, remove-image; the log symlinks' re-check):
+         * the connection, and the runtime's sandbox image (NULL unknown). NULL cri: those fail. */
+        CriClient *cri;
+        const char *sandbox_image;
 } ActContext;
 
 /* Acts on every planned action of p (with --dry-run: none), setting result and error, until

@@ -18,11 +18,13 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mountutil/mountutil.h"
 #include "reaper/gather.h"
+#include "reaper/gc.h"
 #include "util/log.h"
 #include "util/macro.h"
 
@@ -31,7 +33,6 @@
 #define KUBELET_HEALTHZ_TIMEOUT (2 * USEC_PER_SEC)
 /* As the kubelet's own pod-resources clients (podresources.DefaultTimeout... 10 s). */
 #define POD_RESOURCES_TIMEOUT (10 * USEC_PER_SEC)
-#define POD_UID_LABEL "io.kubernetes.pod.uid"
 
 /* A healthz answer is "ok"; anything longer than this is not healthy anyway. */
 #define HEALTHZ_RESPONSE_MAX 4096
@@ -186,9 +187,9 @@ static int gather_cgroups(const Options *o, const CgfsHierarchies *h, Snapshot *
 
 /* Every uid the runtime knows, in any state (DESIGN §2 rule 1): sandboxes by their metadata, and
  * containers by their io.kubernetes.pod.uid label (a container may outlive its sandbox's record).
- * The sandbox list is handed to the kubelet step, which maps names to uids through it. */
-static int
-gather_cri(CriClient *cri, const char *connect_error, Snapshot *s, CriPodSandboxList *ret_sandboxes) {
+ * The lists stay in the snapshot: the kubelet step maps names to uids through the sandboxes, and
+ * runtime GC works on both. */
+static int gather_cri(CriClient *cri, const char *connect_error, Snapshot *s) {
         _cleanup_(uid_set_done) UidSet uids = {};
         CriContainerList containers = {};
         CriPodSandboxList sandboxes = {};
@@ -233,12 +234,95 @@ finish:
         /* What was learnt stays even when a later call failed: knowing more uids only keeps more
          * pods live. */
         uid_set_finish(&uids, &s->cri_uids, &s->n_cri_uids);
-        cri_container_list_done(&containers);
         cri_status_done(&st);
-        if (r < 0)
+        if (r < 0) {
+                cri_container_list_done(&containers);
                 cri_pod_sandbox_list_done(&sandboxes);
-        else
-                *ret_sandboxes = sandboxes;
+                return r;
+        }
+        s->sandboxes = sandboxes;
+        s->containers = containers;
+        return 0;
+}
+
+/* The runtime's own sandbox image, from its verbose Status: containerd and CRI-O put their config
+ * there as JSON with "sandboxImage". A plain string scan: the value is a reference, never escaped;
+ * anything unexpected is "unknown" (--pod-infra-container-image is still protected). */
+static char *sandbox_image_from_config(const char *json) {
+        const char *key = "\"sandboxImage\"", *p, *end;
+
+        p = json ? strstr(json, key) : NULL;
+        if (!p)
+                return NULL;
+        p += strlen(key);
+        p += strspn(p, " \t\r\n");
+        if (*p++ != ':')
+                return NULL;
+        p += strspn(p, " \t\r\n");
+        if (*p++ != '"')
+                return NULL;
+        end = strchr(p, '"');
+        if (!end || end == p || memchr(p, '\\', (size_t) (end - p)))
+                return NULL;
+        return strndup(p, (size_t) (end - p));
+}
+
+/* What image GC needs: the images, the image filesystem's size (ImageFsInfo's mountpoint measured
+ * by statvfs, as the kubelet's cadvisor does) and the runtime's sandbox image. */
+static int gather_images(CriClient *cri, Snapshot *s) {
+        CriRuntimeStatus status = {};
+        CriImageFsInfo info = {};
+        struct statvfs sv;
+        CriStatus st = {};
+        int r;
+
+        if (!s->cri.ok)
+                return source_fail(&s->images, "container runtime not ready");
+
+        r = cri_list_images(cri, &s->image_list, &st);
+        if (r < 0) {
+                if (r != -ENOMEM)
+                        r = source_fail(&s->images, "ListImages: %s", st.message ?: ERRNO_WORDS(r));
+                goto finish;
+        }
+        r = cri_image_fs_info(cri, &info, &st);
+        if (r < 0) {
+                if (r != -ENOMEM)
+                        r = source_fail(&s->images, "ImageFsInfo: %s", st.message ?: ERRNO_WORDS(r));
+                goto finish;
+        }
+        if (info.n_image_filesystems == 0 || info.image_filesystems[0].mountpoint[0] != '/') {
+                r = source_fail(&s->images, "ImageFsInfo named no image filesystem");
+                goto finish;
+        }
+        s->image_fs.mountpoint = strdup(info.image_filesystems[0].mountpoint);
+        if (!s->image_fs.mountpoint) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        if (statvfs(s->image_fs.mountpoint, &sv) < 0) {
+                r = source_fail(&s->images, "statvfs %s: %s", s->image_fs.mountpoint, ERRNO_WORDS(-errno));
+                goto finish;
+        }
+        s->image_fs.capacity = (uint64_t) sv.f_blocks * sv.f_frsize;
+        s->image_fs.available = (uint64_t) sv.f_bavail * sv.f_frsize;
+
+        r = cri_runtime_status(cri, true, &status, &st);
+        if (r == -ENOMEM)
+                goto finish;
+        if (r >= 0) {
+                s->sandbox_image = sandbox_image_from_config(cri_map_get(&status.info, "config"));
+                if (!s->sandbox_image)
+                        log_debug("The runtime's status names no sandbox image");
+        } else
+                log_debug("Status: %s, sandbox image unknown", st.message ?: ERRNO_WORDS(r));
+        s->images.ok = true;
+        r = 0;
+
+finish:
+        cri_runtime_status_done(&status);
+        cri_image_fs_info_done(&info);
+        cri_status_done(&st);
         return r;
 }
 
@@ -574,8 +658,7 @@ static int kubelet_pod_uids(
         return 0;
 }
 
-static int
-gather_kubelet(const Options *o, const char *root_dir, const CriPodSandboxList *sandboxes, Snapshot *s) {
+static int gather_kubelet(const Options *o, const char *root_dir, Snapshot *s) {
         _cleanup_free_ char *socket_path = NULL, *endpoint = NULL;
         _cleanup_(uid_set_done) UidSet uids = {};
         _cleanup_cri_client_ CriClient *c = NULL;
@@ -647,7 +730,7 @@ gather_kubelet(const Options *o, const char *root_dir, const CriPodSandboxList *
                 goto finish;
         }
         for (size_t i = 0; i < resources.n; i++) {
-                r = kubelet_pod_uids(&resources.items[i], sandboxes, log_names, n_log_names, &uids);
+                r = kubelet_pod_uids(&resources.items[i], &s->sandboxes, log_names, n_log_names, &uids);
                 if (r < 0)
                         goto finish;
         }
@@ -948,6 +1031,52 @@ static int gather_log_dirs(const char *logs_dir, Snapshot *s) {
         return 0;
 }
 
+/* The kubelet's dead container log symlinks: *.log in --container-logs-dir that are symlinks
+ * whose target is gone. lstat-free: the entry type, then fstatat following the link. */
+static int gather_log_links(const char *dir, Snapshot *s) {
+        _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_(uid_set_done) UidSet names = {};
+        struct dirent *de;
+        int r;
+
+        d = opendir(dir);
+        if (!d) {
+                if (errno == ENOENT) {
+                        s->log_links.ok = true;
+                        return 0;
+                }
+                return source_fail(&s->log_links, "cannot read %s: %s", dir, ERRNO_WORDS(-errno));
+        }
+        for (;;) {
+                struct stat st;
+                size_t l;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno != 0)
+                                return source_fail(
+                                        &s->log_links, "cannot read %s: %s", dir, ERRNO_WORDS(-errno));
+                        break;
+                }
+                l = strlen(de->d_name);
+                if (l <= 4 || !streq(de->d_name + l - 4, ".log"))
+                        continue;
+                if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, 0) >= 0 || errno != ENOENT)
+                        continue; /* the target is there, or cannot tell: kept */
+                r = uid_set_add(&names, de->d_name);
+                if (r < 0)
+                        return r;
+        }
+        uid_set_finish(&names, &s->dead_log_links, &s->n_dead_log_links);
+        s->log_links.ok = true;
+        return 0;
+}
+
 static int gather_disk(const Options *o, const char *root_dir, int root_error, Snapshot *s) {
         _cleanup_mu_table_ MuMountTable *t = NULL;
         int r;
@@ -982,7 +1111,6 @@ int gather_snapshot(
         Snapshot *ret) {
         _cleanup_(snapshot_done) Snapshot s = {};
         _cleanup_free_ char *root_dir = NULL;
-        CriPodSandboxList sandboxes = {};
         int r, root_error = 0;
 
         if (!o || !ret)
@@ -1005,17 +1133,26 @@ int gather_snapshot(
                 root_error = errno;
         }
 
-        r = gather_cri(cri, connect_error, &s, &sandboxes);
+        r = gather_cri(cri, connect_error, &s);
         if (r < 0)
                 return r;
-        r = gather_kubelet(o, root_dir ?: o->root_dir, &sandboxes, &s);
-        cri_pod_sandbox_list_done(&sandboxes);
+        r = gather_kubelet(o, root_dir ?: o->root_dir, &s);
         if (r < 0)
                 return r;
+        if (o->only & KIND_IMAGES) {
+                r = gather_images(cri, &s);
+                if (r < 0)
+                        return r;
+        }
 
         r = gather_disk(o, root_dir, root_error, &s);
         if (r < 0)
                 return r;
+        if (o->only & KIND_LOGS) {
+                r = gather_log_links(o->container_logs_dir, &s);
+                if (r < 0)
+                        return r;
+        }
 
         log_debug(
                 "Snapshot: %zu pod cgroups, %zu uids in the runtime, %zu in the kubelet, %zu pod dirs, "

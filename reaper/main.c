@@ -244,6 +244,8 @@ static int pass_act(Pass *p) {
                 .runtime_knows_uid = runtime_knows_uid,
                 .userdata = p->cri,
                 .stop = &stop_requested,
+                .cri = p->cri,
+                .sandbox_image = p->snapshot.sandbox_image,
         };
 
         /* Crash safety: the marks of what this pass begins to reap reach the disk first, so that a

@@ -22,6 +22,7 @@ typedef enum OptionType {
         OPT_PATH,        /* char *, absolute, normalised */
         OPT_ENDPOINT,    /* char *, unix:///path or /path */
         OPT_CGROUP_NAME, /* char *, relative cgroup path */
+        OPT_IMAGE,       /* char *, an image reference */
         OPT_DRIVER,
         OPT_DURATION,
         OPT_DURATION_NONZERO,
@@ -145,6 +146,13 @@ static const OptionDef option_defs[] = {
          OFF(image_maximum_gc_age),
          "DURATION",
          "remove older unused images, 0 = off",
+         NULL},
+        {"pod-infra-container-image",
+         0,
+         OPT_IMAGE,
+         OFF(pod_infra_container_image),
+         "IMAGE",
+         "kept by image GC",
          NULL},
         {"metrics-file", 0, OPT_PATH, OFF(metrics_file), "PATH", "Prometheus text file", "none"},
         {"interval",
@@ -349,6 +357,16 @@ static bool cgroup_name_is_valid(const char *s) {
         return true;
 }
 
+/* An image reference as a runtime takes it: one token, printable ASCII. */
+static bool image_ref_is_valid(const char *s) {
+        if (s[0] == '\0' || strlen(s) > 512)
+                return false;
+        for (const char *c = s; *c; c++)
+                if (*c <= ' ' || *c >= 0x7f)
+                        return false;
+        return true;
+}
+
 static int parse_bool(const char *s, bool *ret) {
         if (strcmp(s, "true") == 0)
                 *ret = true;
@@ -437,6 +455,16 @@ static int set_option(Options *o, const OptionDef *d, const char *value, const c
                                 "cgroup name",
                                 value,
                                 "expected a relative cgroup path such as kubepods");
+                return set_string(field, value);
+
+        case OPT_IMAGE:
+                if (!image_ref_is_valid(value))
+                        return invalid_value(
+                                where,
+                                d->name,
+                                "image",
+                                value,
+                                "expected an image reference such as registry.k8s.io/pause:3.9");
                 return set_string(field, value);
 
         case OPT_DRIVER: {
@@ -614,8 +642,9 @@ static int options_defaults(Options *o) {
         o->cgroup_root = strdup("/sys/fs/cgroup");
         o->kubepods_cgroup = strdup("kubepods");
         o->state_dir = strdup("/var/lib/podreaper");
+        o->pod_infra_container_image = strdup("registry.k8s.io/pause:3.9");
         if (!o->root_dir || !o->pod_logs_dir || !o->container_logs_dir || !o->cgroup_root ||
-            !o->kubepods_cgroup || !o->state_dir) {
+            !o->kubepods_cgroup || !o->state_dir || !o->pod_infra_container_image) {
                 options_done(o);
                 return -ENOMEM;
         }
@@ -634,6 +663,7 @@ void options_done(Options *o) {
         free(o->kubepods_cgroup);
         free(o->runtime_endpoint);
         free(o->state_dir);
+        free(o->pod_infra_container_image);
         free(o->metrics_file);
         free(o->proc_cgroups);
         *o = (Options){};
@@ -1066,6 +1096,7 @@ static void format_default(const Options *o, const OptionDef *d, char *buf, size
         case OPT_PATH:
         case OPT_ENDPOINT:
         case OPT_CGROUP_NAME:
+        case OPT_IMAGE:
                 (void) snprintf(buf, size, "%s", *(char *const *) field ?: d->unset);
                 break;
         case OPT_DRIVER:
@@ -1110,8 +1141,7 @@ void options_help(void) {
 
         printf("Usage: podreaper [OPTIONS] COMMAND\n"
                "\n"
-               "Cleans up what the kubelet leaves behind on a node, safely: never anything mounted,\n"
-               "never a pod the kubelet or the container runtime still knows.\n"
+               "Cleans up after the kubelet, safely: never anything mounted, never a live pod.\n"
                "\n"
                "Commands:\n"
                "  plan            show what would be done and why; changes nothing\n"

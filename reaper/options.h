@@ -65,6 +65,7 @@ typedef struct Options {
         unsigned image_gc_low_threshold;           /* 80 */
         usec_t minimum_image_ttl_duration;         /* 2m */
         usec_t image_maximum_gc_age;               /* 0 = off */
+        char *pod_infra_container_image;           /* registry.k8s.io/pause:3.9 */
         char *metrics_file;                        /* NULL: none */
         usec_t interval;                           /* 1m */
         usec_t check_min_age;                      /* 0: twice orphan_grace */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reaper/plan.h"
+#include "reaper/plan-internal.h"
 #include "util/macro.h"
 
 #define POD_LEVEL_KINDS (KIND_POD_DIRS | KIND_CGROUPS | KIND_LOGS)
@@ -191,14 +191,13 @@ pods_collect(const Snapshot *s, const Options *o, Entry **ret_entries, Pod **ret
 
 /* ---- text ---------------------------------------------------------------------------------------- */
 
-/* Ages in reasons are whole seconds: "25m3s", not "25m3s417ms". */
-static const char *format_age(char *buf, size_t size, usec_t d) {
+const char *plan_format_age(char *buf, size_t size, usec_t d) {
         if (d >= USEC_PER_SEC)
                 d -= d % USEC_PER_SEC;
         return format_duration(buf, size, d);
 }
 
-static int join_path(const char *dir, const char *name, char **ret) {
+int plan_join_path(const char *dir, const char *name, char **ret) {
         size_t l = strlen(dir);
 
         while (l > 1 && dir[l - 1] == '/')
@@ -210,10 +209,10 @@ static int pod_dir_path(const Options *o, const char *name, char **ret) {
         _cleanup_free_ char *pods = NULL;
         int r;
 
-        r = join_path(o->root_dir, "pods", &pods);
+        r = plan_join_path(o->root_dir, "pods", &pods);
         if (r < 0)
                 return r;
-        return join_path(pods, name, ret);
+        return plan_join_path(pods, name, ret);
 }
 
 static int append(char **s, const char *format, ...) _printf_(2, 3);
@@ -270,7 +269,7 @@ static int sources_check(const Snapshot *s, const Options *o, char **ret) {
                                 append(&reason,
                                        "%skubelet up for %s, less than the %s grace",
                                        reason ? "; " : "",
-                                       format_age(up, sizeof(up), usec_age(s->now, s->kubelet_started)),
+                                       plan_format_age(up, sizeof(up), usec_age(s->now, s->kubelet_started)),
                                        format_duration(grace, sizeof(grace), o->orphan_grace));
                 }
                 if (r < 0)
@@ -449,12 +448,8 @@ static int budget_apply(const Options *o, Pod *pods, size_t n_pods) {
 
 /* ---- actions ------------------------------------------------------------------------------------- */
 
-typedef struct Builder {
-        Plan *plan;
-        size_t allocated;
-} Builder;
-
-static int action_add(Builder *b, ActionKind kind, const char *uid, const char *target, const char *reason) {
+Action *
+plan_action_add(Builder *b, ActionKind kind, const char *uid, const char *target, const char *reason) {
         _cleanup_free_ char *t = NULL, *r = NULL;
         Plan *p = b->plan;
 
@@ -463,14 +458,14 @@ static int action_add(Builder *b, ActionKind kind, const char *uid, const char *
                 Action *a = reallocarray(p->actions, allocated, sizeof(*a));
 
                 if (!a)
-                        return -ENOMEM;
+                        return NULL;
                 p->actions = a;
                 b->allocated = allocated;
         }
         t = strdup(target);
         r = strdup(reason);
         if (!t || !r)
-                return -ENOMEM;
+                return NULL;
 
         p->actions[p->n_actions] = (Action){
                 .kind = kind,
@@ -479,8 +474,11 @@ static int action_add(Builder *b, ActionKind kind, const char *uid, const char *
                 .result = RESULT_PLANNED,
         };
         (void) snprintf(p->actions[p->n_actions].uid, sizeof(p->actions[p->n_actions].uid), "%s", uid);
-        p->n_actions++;
-        return 0;
+        return &p->actions[p->n_actions++];
+}
+
+static int action_add(Builder *b, ActionKind kind, const char *uid, const char *target, const char *reason) {
+        return plan_action_add(b, kind, uid, target, reason) ? 0 : -ENOMEM;
 }
 
 /* The cgroup's directory relative to every hierarchy root where it exists: paths[] holds the
@@ -503,7 +501,7 @@ static int pod_target(const Snapshot *s, const Options *o, const Pod *pod, char 
                 return pod_dir_path(o, pod->uid, ret);
         if (e->source == SOURCE_CGROUP)
                 return cgroup_target(s, o, &s->pod_cgroups.items[e->index], ret);
-        return join_path(o->pod_logs_dir, s->log_dirs[e->index].name, ret);
+        return plan_join_path(o->pod_logs_dir, s->log_dirs[e->index].name, ret);
 }
 
 static int pod_skip(Builder *b, const Snapshot *s, const Options *o, const Pod *pod, const char *reason) {
@@ -537,7 +535,7 @@ static int reason_grace(const Snapshot *s, const Options *o, const Pod *pod, cha
                 asprintf(
                         &seen_text,
                         "first seen %s ago",
-                        format_age(seen, sizeof(seen), s->now - pod->first_seen)) < 0)
+                        plan_format_age(seen, sizeof(seen), s->now - pod->first_seen)) < 0)
                 seen_text = NULL;
         if (pod->changed == 0)
                 changed_text = strdup("change time unknown");
@@ -545,7 +543,7 @@ static int reason_grace(const Snapshot *s, const Options *o, const Pod *pod, cha
                 asprintf(
                         &changed_text,
                         "changed %s ago",
-                        format_age(changed, sizeof(changed), usec_age(s->now, pod->changed))) < 0)
+                        plan_format_age(changed, sizeof(changed), usec_age(s->now, pod->changed))) < 0)
                 changed_text = NULL;
         if (!seen_text || !changed_text)
                 return -ENOMEM;
@@ -591,7 +589,7 @@ static int reason_orphan(const Snapshot *s, const Options *o, const Pod *pod, ch
                         ret,
                         "orphaned: no sandbox or container in the runtime, %s, orphaned for %s (grace %s)",
                         kubelet,
-                        format_age(age, sizeof(age), usec_age(s->now, pod->first_seen)),
+                        plan_format_age(age, sizeof(age), usec_age(s->now, pod->first_seen)),
                         format_duration(grace, sizeof(grace), o->orphan_grace));
         return r < 0 ? -ENOMEM : 0;
 }
@@ -648,7 +646,7 @@ static int pod_emit_reap(Builder *b, const Snapshot *s, const Options *o, const 
                                 r = action_add(
                                         b, ACTION_REMOVE_POD_DIR, pod->uid, target, reason_after ?: reason);
                 } else if (e->source == SOURCE_LOG_DIR && (o->only & KIND_LOGS)) {
-                        r = join_path(o->pod_logs_dir, s->log_dirs[e->index].name, &target);
+                        r = plan_join_path(o->pod_logs_dir, s->log_dirs[e->index].name, &target);
                         if (r >= 0)
                                 r = action_add(
                                         b, ACTION_REMOVE_LOG_DIR, pod->uid, target, reason_after ?: reason);
@@ -733,7 +731,7 @@ static int invalid_names_emit(Builder *b, const Snapshot *s, const Options *o) {
                         if (pass == 0)
                                 r = pod_dir_path(o, names[i] ?: "", &target);
                         else
-                                r = join_path(o->pod_logs_dir, names[i] ?: "", &target);
+                                r = plan_join_path(o->pod_logs_dir, names[i] ?: "", &target);
                         if (r >= 0)
                                 r = action_add(
                                         b,
@@ -832,28 +830,29 @@ int plan_build(const Snapshot *s, const Options *o, const State *saved, Plan *re
                 r = state_copy(saved, NULL, &plan.state);
                 if (r < 0)
                         return r;
-                *ret = plan;
-                plan = (Plan){};
-                return 0;
-        }
-
-        r = state_update(s, o, saved, pods, n_pods, &plan.state);
-        if (r < 0)
-                return r;
-
-        r = breaker_check(o, pods, n_pods, &plan.breaker_reason);
-        if (r < 0)
-                return r;
-        plan.breaker_tripped = plan.breaker_reason != NULL;
-
-        if (o->only & POD_LEVEL_KINDS) {
-                r = actions_build(&b, s, o, pods, n_pods);
+        } else {
+                r = state_update(s, o, saved, pods, n_pods, &plan.state);
                 if (r < 0)
                         return r;
+
+                r = breaker_check(o, pods, n_pods, &plan.breaker_reason);
+                if (r < 0)
+                        return r;
+                plan.breaker_tripped = plan.breaker_reason != NULL;
+
+                if (o->only & POD_LEVEL_KINDS) {
+                        r = actions_build(&b, s, o, pods, n_pods);
+                        if (r < 0)
+                                return r;
+                }
+                for (size_t i = 0; i < n_pods; i++)
+                        if (pods[i].verdict == VERDICT_REAP)
+                                (void) state_orphan_set_reaping(&plan.state, pods[i].uid);
         }
-        for (size_t i = 0; i < n_pods; i++)
-                if (pods[i].verdict == VERDICT_REAP)
-                        (void) state_orphan_set_reaping(&plan.state, pods[i].uid);
+
+        r = plan_gc_build(&b, s, o, saved);
+        if (r < 0)
+                return r;
 
         *ret = plan;
         plan = (Plan){};
@@ -871,6 +870,7 @@ void plan_done(Plan *p) {
         free(p->actions);
         free(p->blocked_reason);
         free(p->breaker_reason);
+        free(p->image_gc.problem);
         state_done(&p->state);
         *p = (Plan){};
 }

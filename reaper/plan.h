@@ -38,16 +38,32 @@ typedef struct Action {
         char *target;               /* pod dir path, cgroup path, log dir, container id, ... */
         char *reason;               /* one line, in the field's words */
         ActionResult result;
-        char *error; /* when failed/skipped at act time */
+        char *error;   /* when failed/skipped at act time */
+        bool pod_gone; /* runtime GC of a gone pod: acted on only while no sandbox of uid exists */
 } Action;
 
+/* What image GC found (DESIGN §1, images), for the report, the metrics and check. */
+typedef struct ImageGc {
+        bool ran;               /* images in --only and the image data read */
+        unsigned usage_percent; /* of the image filesystem, as the kubelet computes it */
+        bool over_threshold;
+        uint64_t bytes_to_free;
+        uint64_t bytes_freed; /* planned: the removed images' sizes */
+        uint64_t bytes_aged;  /* of images removed for --image-maximum-gc-age */
+        char *problem;        /* the target cannot be reached (the kubelet's FreeDiskSpaceFailed), or
+                               * the image data could not be read; NULL: none */
+} ImageGc;
+
 typedef struct Plan {
-        Action *actions; /* per pod: destroy-cgroup before remove-pod-dir before remove-log-dir */
+        /* Per pod: destroy-cgroup before remove-pod-dir before remove-log-dir; then runtime GC:
+         * stop-container, remove-container, remove-sandbox, remove-log-symlink, remove-image. */
+        Action *actions;
         size_t n_actions;
         bool pod_level_blocked; /* sources not ready: no pod-level action at all */
         char *blocked_reason;
         bool breaker_tripped; /* too many orphans hold processes: no cgroup kills this pass */
         char *breaker_reason;
+        ImageGc image_gc;
         State state;      /* the state to save after this pass (first-seen times updated) */
         size_t n_orphans; /* pods found orphaned (whether acted on or not) */
 } Plan;

@@ -36,6 +36,14 @@ void snapshot_done(Snapshot *s) {
                 free(s->log_dirs[i].uid);
         }
         free(s->log_dirs);
+        cri_pod_sandbox_list_done(&s->sandboxes);
+        cri_container_list_done(&s->containers);
+        source_status_done(&s->images);
+        cri_image_list_done(&s->image_list);
+        free(s->image_fs.mountpoint);
+        free(s->sandbox_image);
+        source_status_done(&s->log_links);
+        uids_free(s->dead_log_links, s->n_dead_log_links);
         *s = (Snapshot){};
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "cgroupfs/cgroupfs.h"
+#include "cri/cri.h"
 #include "util/parse.h"
 
 /* What one pass saw of the node, gathered in the order of DESIGN §3 (cgroups first, then CRI and
@@ -29,6 +30,13 @@ typedef struct LogDir {
         usec_t changed;
 } LogDir;
 
+/* The filesystem ImageFsInfo names, measured as the kubelet does: statvfs of its mountpoint. */
+typedef struct ImageFs {
+        char *mountpoint;
+        uint64_t capacity;  /* f_blocks * f_frsize */
+        uint64_t available; /* f_bavail * f_frsize */
+} ImageFs;
+
 typedef struct Snapshot {
         usec_t now; /* CLOCK_REALTIME at the start of the pass */
 
@@ -47,6 +55,17 @@ typedef struct Snapshot {
         size_t n_pod_dirs;
         LogDir *log_dirs;
         size_t n_log_dirs;
+
+        /* Runtime GC: the runtime's own lists as it answered them (complete when cri.ok). */
+        CriPodSandboxList sandboxes;
+        CriContainerList containers;
+        SourceStatus images; /* ListImages, ImageFsInfo and statvfs; only read with images in --only */
+        CriImageList image_list;
+        ImageFs image_fs;
+        char *sandbox_image;    /* the runtime's (verbose Status, "sandboxImage"); NULL unknown */
+        SourceStatus log_links; /* --container-logs-dir read; only with logs in --only */
+        char **dead_log_links;  /* names of *.log symlinks there whose target is gone, sorted */
+        size_t n_dead_log_links;
 } Snapshot;
 
 void snapshot_done(Snapshot *s);

@@ -3,6 +3,8 @@
  *
  *   podreaper-state 1
  *   orphan <uid> <first-seen, usec since the epoch>
+ *   reaping <uid>
+ *   image <image id> <first-detected usec> <last-used usec, 0: never>
  *
  * Strict about the header (another version is another format), tolerant of record kinds it does
  * not know (a newer podreaper may add some; they are dropped on the next save). Anything wrong
@@ -158,12 +160,91 @@ void state_orphans_retain(State *s, char *const *keep, size_t n_keep) {
         s->n_orphans = j;
 }
 
+/* ---- image records -------------------------------------------------------------------------------- */
+
+#define IMAGE_ID_MAX_LEN 512
+
+static bool state_image_id_is_valid(const char *id) {
+        size_t n = strlen(id);
+
+        if (n == 0 || n > IMAGE_ID_MAX_LEN)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) id[i] <= ' ' || (unsigned char) id[i] >= 0x7f)
+                        return false;
+        return true;
+}
+
+static int image_find(const State *s, const char *id, size_t *ret_idx) {
+        size_t lo = 0, hi = s->n_images;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(id, s->images[mid].id);
+
+                if (c == 0) {
+                        *ret_idx = mid;
+                        return 1;
+                }
+                if (c < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        *ret_idx = lo;
+        return 0;
+}
+
+const ImageSeen *state_image_find(const State *s, const char *id) {
+        size_t i;
+
+        assert(s);
+        assert(id);
+
+        return image_find(s, id, &i) ? &s->images[i] : NULL;
+}
+
+int state_image_set(State *s, const char *id, usec_t first_detected, usec_t last_used) {
+        ImageSeen *a;
+        size_t i;
+        char *d;
+
+        assert(s);
+        assert(id);
+
+        if (!state_image_id_is_valid(id) || first_detected == 0 || first_detected == USEC_INFINITY ||
+            last_used == USEC_INFINITY)
+                return -EINVAL;
+        if (image_find(s, id, &i)) {
+                s->images[i].first_detected = first_detected;
+                s->images[i].last_used = last_used;
+                return 0;
+        }
+
+        d = strdup(id);
+        if (!d)
+                return -ENOMEM;
+        a = reallocarray(s->images, s->n_images + 1, sizeof(ImageSeen));
+        if (!a) {
+                free(d);
+                return -ENOMEM;
+        }
+        s->images = a;
+        memmove(a + i + 1, a + i, (s->n_images - i) * sizeof(ImageSeen));
+        a[i] = (ImageSeen){.id = d, .first_detected = first_detected, .last_used = last_used};
+        s->n_images++;
+        return 1;
+}
+
 void state_done(State *s) {
         if (!s)
                 return;
         for (size_t i = 0; i < s->n_orphans; i++)
                 free(s->orphans[i].uid);
         free(s->orphans);
+        for (size_t i = 0; i < s->n_images; i++)
+                free(s->images[i].id);
+        free(s->images);
         *s = (State){};
 }
 
@@ -261,6 +342,41 @@ static int parse_reaping(State *s, const char *rest, const char *path, unsigned 
         return 0;
 }
 
+/* "image <id> <first-detected usec> <last-used usec>". */
+static int parse_image(State *s, char *line, const char *path, unsigned n, char **problem) {
+        _cleanup_free_ char *u = NULL;
+        char *id, *first, *last, *extra;
+        uint64_t f, l;
+        size_t i;
+
+        id = strchr(line, ' ');
+        first = id ? strchr(id + 1, ' ') : NULL;
+        last = first ? strchr(first + 1, ' ') : NULL;
+        extra = last ? strchr(last + 1, ' ') : NULL;
+        if (!id || !first || !last || extra)
+                return problem_set(
+                        problem,
+                        path,
+                        n,
+                        "expected 'image <image id> <first-detected usec> <last-used usec>'");
+        *id++ = '\0';
+        *first++ = '\0';
+        *last++ = '\0';
+
+        if (!state_image_id_is_valid(id)) {
+                u = printable(id, 64);
+                if (!u)
+                        return -ENOMEM;
+                return problem_set(problem, path, n, "invalid image id '%s'", u);
+        }
+        if (safe_atou64(first, &f) < 0 || f == 0 || f == USEC_INFINITY || safe_atou64(last, &l) < 0 ||
+            l == USEC_INFINITY)
+                return problem_set(problem, path, n, "invalid times for image %s", id);
+        if (image_find(s, id, &i))
+                return problem_set(problem, path, n, "duplicate image %s", id);
+        return state_image_set(s, id, f, l) < 0 ? -ENOMEM : 0;
+}
+
 /* 0: read (or missing), 1: problem set, -ENOMEM. */
 static int state_read(const char *path, State *s, char **problem) {
         _cleanup_fclose_ FILE *f = NULL;
@@ -337,6 +453,10 @@ static int state_read(const char *path, State *s, char **problem) {
                         r = parse_reaping(s, line + kind_len, path, n, problem);
                         if (r != 0)
                                 return r;
+                } else if (kind_len == strlen("image") && strncmp(line, "image", kind_len) == 0) {
+                        r = parse_image(s, line, path, n, problem);
+                        if (r != 0)
+                                return r;
                 }
                 /* Another kind: a newer podreaper's, skipped. */
         }
@@ -384,6 +504,13 @@ static int state_write(FILE *f, const State *s) {
                 if (fprintf(f, "orphan %s %" PRIu64 "\n", s->orphans[i].uid, s->orphans[i].first_seen) < 0 ||
                     (s->orphans[i].reaping && fprintf(f, "reaping %s\n", s->orphans[i].uid) < 0))
                         return negative_errno();
+        for (size_t i = 0; i < s->n_images; i++)
+                if (fprintf(f,
+                            "image %s %" PRIu64 " %" PRIu64 "\n",
+                            s->images[i].id,
+                            s->images[i].first_detected,
+                            s->images[i].last_used) < 0)
+                        return negative_errno();
         if (fflush(f) != 0 || ferror(f))
                 return negative_errno();
         if (fsync(fileno(f)) < 0)
@@ -405,6 +532,12 @@ int state_save(const char *dir, const State *s) {
                 if (!state_uid_is_valid(s->orphans[i].uid) || s->orphans[i].first_seen == 0 ||
                     s->orphans[i].first_seen == USEC_INFINITY ||
                     (i > 0 && strcmp(s->orphans[i - 1].uid, s->orphans[i].uid) >= 0))
+                        return -EINVAL;
+        for (size_t i = 0; i < s->n_images; i++)
+                if (!state_image_id_is_valid(s->images[i].id) || s->images[i].first_detected == 0 ||
+                    s->images[i].first_detected == USEC_INFINITY ||
+                    s->images[i].last_used == USEC_INFINITY ||
+                    (i > 0 && strcmp(s->images[i - 1].id, s->images[i].id) >= 0))
                         return -EINVAL;
 
         r = state_dir_make(dir);

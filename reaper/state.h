@@ -7,9 +7,9 @@
 #include "util/parse.h"
 
 /* What podreaper remembers between passes: when it first saw each pod uid as an orphan (the
- * grace), later also image first-detected/last-used times. <state-dir>/state, a small text file
- * written to a temp file, fsync'd and renamed, so a run killed at any point leaves either the old
- * or the new file. */
+ * grace), and when it first detected and last saw in use each image (image GC). <state-dir>/state,
+ * a small text file written to a temp file, fsync'd and renamed, so a run killed at any point
+ * leaves either the old or the new file. */
 
 typedef struct OrphanSeen {
         char *uid;
@@ -17,9 +17,18 @@ typedef struct OrphanSeen {
         bool reaping; /* a pass began removing its leftovers: the next one finishes the job */
 } OrphanSeen;
 
+/* The image GC's records (the kubelet keeps them in memory and forgets them on restart). */
+typedef struct ImageSeen {
+        char *id;              /* the runtime's image id, "sha256:..." */
+        usec_t first_detected; /* never 0 */
+        usec_t last_used;      /* 0: never seen in use */
+} ImageSeen;
+
 typedef struct State {
         OrphanSeen *orphans; /* sorted by uid */
         size_t n_orphans;
+        ImageSeen *images; /* sorted by id */
+        size_t n_images;
 } State;
 
 /* Loads <dir>/state. A missing file is an empty state (0). An unreadable or corrupt one is an
@@ -39,6 +48,12 @@ int state_orphan_set_reaping(State *s, const char *uid);
 bool state_orphan_is_reaping(const State *s, const char *uid);
 /* Drops every orphan entry not in keep (sorted uids): the pod came back or is gone for good. */
 void state_orphans_retain(State *s, char *const *keep, size_t n_keep);
+
+/* The record of image id, NULL if none. */
+const ImageSeen *state_image_find(const State *s, const char *id);
+/* Adds or replaces the record of id. -EINVAL for an id the file cannot hold (empty, longer than
+ * 512 bytes, a space or a control character) or first_detected 0. */
+int state_image_set(State *s, const char *id, usec_t first_detected, usec_t last_used);
 
 /* One run at a time: flock(LOCK_EX|LOCK_NB) on <dir>/lock, which holds the holder's pid.
  * Returns the fd (>= 0), or -EWOULDBLOCK with *ret_holder_pid set (0 if unknown), or -errno. */

@@ -383,3 +383,26 @@ char *format_duration(char *buf, size_t size, usec_t d) {
 
         return buf;
 }
+
+char *format_bytes(char *buf, size_t size, uint64_t bytes) {
+        static const char suffixes[] = "KMGTPE";
+        uint64_t unit = 1024;
+        size_t i = 0;
+
+        if (bytes < 1024) {
+                (void) snprintf(buf, size, "%" PRIu64 "B", bytes);
+                return buf;
+        }
+        while (i + 1 < sizeof(suffixes) - 1 && bytes / unit >= 1024) {
+                unit *= 1024;
+                i++;
+        }
+        (void) snprintf(
+                buf,
+                size,
+                "%" PRIu64 ".%" PRIu64 "%c",
+                bytes / unit,
+                (uint64_t) ((unsigned __int128) (bytes % unit) * 10 / unit),
+                suffixes[i]);
+        return buf;
+}

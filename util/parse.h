@@ -31,3 +31,7 @@ int parse_duration(const char *s, usec_t *ret);
 /* Formats a duration back in the same syntax ("1h30m", "90ms", "0s") into buf; returns buf. */
 char *format_duration(char *buf, size_t size, usec_t d);
 #define DURATION_MAX_LEN 32
+#define BYTES_MAX_LEN 16
+
+/* "512B", "1.5K", "300.2M", "12.0G": 1024-based, one decimal, as systemd's format_bytes(). */
+char *format_bytes(char *buf, size_t size, uint64_t bytes);
