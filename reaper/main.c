@@ -283,15 +283,24 @@ static int pass_act(Pass *p) {
 /* "3 pods reaped, 0 refused, 0 failed": per pod, as the report's summary line counts them (a pod
  * with a failed action is failed, else with a refusal refused, ...). */
 static char *pass_summary(const Plan *plan) {
-        size_t reaped = 0, refused = 0, failed = 0, skipped = 0, not_acted = 0;
+        size_t reaped = 0, refused = 0, failed = 0, skipped = 0, not_acted = 0, n_pod = 0;
+        size_t gc_done = 0, gc_failed = 0;
         char *s = NULL;
 
-        for (size_t i = 0, j; i < plan->n_actions; i = j) {
+        /* Runtime GC comes after the pod-level actions, and is counted by action. */
+        while (n_pod < plan->n_actions && !action_kind_is_runtime_gc(plan->actions[n_pod].kind))
+                n_pod++;
+        for (size_t i = n_pod; i < plan->n_actions; i++) {
+                gc_done += plan->actions[i].result == RESULT_DONE;
+                gc_failed += plan->actions[i].result == RESULT_FAILED;
+        }
+
+        for (size_t i = 0, j; i < n_pod; i = j) {
                 const char *uid = plan->actions[i].uid;
                 bool f = false, r = false, sk = false, planned = false;
 
                 /* The plan lists each pod's actions together. */
-                for (j = i; j < plan->n_actions && strcmp(plan->actions[j].uid, uid) == 0; j++) {
+                for (j = i; j < n_pod && strcmp(plan->actions[j].uid, uid) == 0; j++) {
                         const Action *a = &plan->actions[j];
 
                         if (a->kind == ACTION_SKIP_POD)
@@ -324,7 +333,10 @@ static char *pass_summary(const Plan *plan) {
                    refused,
                    failed) < 0 ||
             (skipped > 0 && append(&s, ", %zu skipped", skipped) < 0) ||
-            (not_acted > 0 && append(&s, ", %zu not acted on", not_acted) < 0)) {
+            (not_acted > 0 && append(&s, ", %zu not acted on", not_acted) < 0) ||
+            (n_pod < plan->n_actions &&
+             append(&s, "; runtime GC: %zu removed, %zu failed", gc_done, gc_failed) < 0) ||
+            (plan->image_gc.problem && append(&s, "; image GC: %s", plan->image_gc.problem) < 0)) {
                 free(s);
                 return NULL;
         }
@@ -363,6 +375,12 @@ pass_write_metrics(const Options *o, const Pass *p, const Plan *plan, usec_t sta
                 .cgroup_counts = counts,
                 .n_cgroup_counts = n_counts,
         };
+        const ImageFs *fs = &p->snapshot.image_fs;
+        if (p->snapshot.images.ok && fs->capacity > 0) {
+                m.image_fs_known = true;
+                m.image_fs_usage_ratio =
+                        1.0 - (double) MIN(fs->available, fs->capacity) / (double) fs->capacity;
+        }
         r = metrics_write(o->metrics_file, &m, last_success);
         if (r < 0)
                 log_warning_errno(r, "Failed to write the metrics file %s, ignoring: %m", o->metrics_file);
@@ -737,11 +755,11 @@ static int check_orphans(const Pass *p, const Plan *plan, usec_t threshold, char
 
 /* One line of at most 80 bytes on stdout; 0 OK, 1 problem, 2 unknown. The problems: orphans that
  * podreaper keeps (or failed to remove) beyond --check-min-age, a cgroup controller close to its
- * limit, and a node it cannot read (runtime unreachable, sources not ready) is unknown. It only
+ * limit, an image filesystem image GC cannot bring under its threshold; a node it cannot read (runtime unreachable, sources not ready) is unknown. It only
  * reads: no lock, no action, no state written. */
 static int check_run(const Options *o) {
         _cleanup_free_ char *cgroups_problem = NULL, *cgroups_note = NULL, *orphans = NULL, *unknown = NULL,
-                            *line = NULL;
+                            *images = NULL, *line = NULL;
         Options co = *o; /* shallow: the strings stay o's */
         usec_t threshold = o->check_min_age;
         char when[DURATION_MAX_LEN];
@@ -791,16 +809,31 @@ static int check_run(const Options *o) {
                         goto oom;
         }
 
-        /* The image filesystem over --image-gc-high-threshold with nothing left to free belongs
-         * here too, but the snapshot carries no image data yet: runtime GC (images) is a later
-         * issue. When it lands, add it as a problem from the snapshot's image-fs usage and the
-         * plan's remove-image actions (none left while over the threshold). */
+        /* The kubelet's FreeDiskSpaceFailed: over the high threshold, and image GC cannot free
+         * enough. Only from data that was read: "image data not read" is no problem of the node. */
+        const ImageGc *ig = &p.plan.image_gc;
+        if (ig->ran && ig->problem) {
+                char to_free[BYTES_MAX_LEN], freed[BYTES_MAX_LEN];
 
-        if (cgroups_problem || orphans) {
+                if (asprintf(
+                            &images,
+                            "image fs %u%% (>= %u%%): %s to free, %s freeable",
+                            ig->usage_percent,
+                            co.image_gc_high_threshold,
+                            format_bytes(to_free, sizeof(to_free), ig->bytes_to_free),
+                            format_bytes(freed, sizeof(freed), ig->bytes_freed)) < 0) {
+                        images = NULL;
+                        goto oom;
+                }
+        }
+
+        if (cgroups_problem || orphans || images) {
                 ret = CHECK_PROBLEM;
-                r = append(&line, "%s", cgroups_problem ?: orphans);
+                r = append(&line, "%s", cgroups_problem ?: orphans ?: images);
                 if (r >= 0 && cgroups_problem && orphans)
                         r = append(&line, "; %s", orphans);
+                if (r >= 0 && images && (cgroups_problem || orphans))
+                        r = append(&line, "; %s", images);
                 /* Known problems stand even when the rest of the node could not be read. */
                 if (r >= 0 && unknown)
                         r = append(&line, "; %s", unknown);

@@ -41,6 +41,11 @@ const char *action_kind_to_string(ActionKind k) {
         return action_kind_names[k];
 }
 
+bool action_kind_is_runtime_gc(ActionKind k) {
+        return k == ACTION_REMOVE_CONTAINER || k == ACTION_STOP_CONTAINER || k == ACTION_REMOVE_SANDBOX ||
+               k == ACTION_REMOVE_IMAGE || k == ACTION_REMOVE_LOG_SYMLINK;
+}
+
 const char *action_result_to_string(ActionResult r) {
         if ((unsigned) r >= ELEMENTSOF(action_result_names))
                 return NULL;

@@ -71,5 +71,8 @@ typedef struct Plan {
 int plan_build(const Snapshot *s, const Options *o, const State *saved, Plan *ret);
 void plan_done(Plan *p);
 
+/* remove-container, stop-container, remove-sandbox, remove-image, remove-log-symlink: runtime GC,
+ * which is about containers, sandboxes and images rather than whole pods. */
+bool action_kind_is_runtime_gc(ActionKind k);
 const char *action_kind_to_string(ActionKind k);     /* "remove-pod-dir", ... as in DESIGN §4 */
 const char *action_result_to_string(ActionResult r); /* "planned", "done", "failed", "skipped" */

@@ -5,6 +5,7 @@
  * whatever comes in. */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,18 +415,21 @@ static int table_build(const Snapshot *s, const Plan *p, Table *ret) {
                 table_done(&t);
                 return -ENOMEM;
         }
+        /* The pod-level actions; runtime GC has its own section. */
+        size_t n = 0;
         for (size_t i = 0; i < p->n_actions; i++)
-                t.order[i] = i;
-        qsort_r(t.order, p->n_actions, sizeof(*t.order), compare_by_uid, p->actions);
+                if (!action_kind_is_runtime_gc(p->actions[i].kind))
+                        t.order[n++] = i;
+        qsort_r(t.order, n, sizeof(*t.order), compare_by_uid, p->actions);
 
-        for (size_t i = 0, j; i < p->n_actions; i = j) {
+        for (size_t i = 0, j; i < n; i = j) {
                 const char *uid = p->actions[t.order[i]].uid;
                 Row *row = &t.rows[t.n_rows++];
 
                 /* Actions without a pod (names that are no pod uid) stand alone. */
                 j = i + 1;
                 if (uid[0] != '\0')
-                        while (j < p->n_actions && strcmp(p->actions[t.order[j]].uid, uid) == 0)
+                        while (j < n && strcmp(p->actions[t.order[j]].uid, uid) == 0)
                                 j++;
                 *row = (Row){.idx = t.order + i, .n = j - i};
                 row->uid = text_escaped(uid);
@@ -552,21 +556,94 @@ static void summary_print(FILE *f, const Options *o, const Plan *p, const Table 
         fputc('\n', f);
 }
 
+static void action_line_print(FILE *f, const Action *a) {
+        fprintf(f, "%s %s ", a->uid[0] ? a->uid : "-", action_kind_to_string(a->kind) ?: "unknown");
+        text_escape(f, a->target);
+        fprintf(f, ": %s", action_result_to_string(a->result) ?: "unknown");
+        if (a->error) {
+                fputs(": ", f);
+                text_escape(f, a->error);
+        }
+        fputs(" (", f);
+        text_escape(f, a->reason);
+        fputs(")\n", f);
+}
+
 /* Out of memory for the table: still one line per action, straight from the plan. */
 static void text_print_plain(FILE *f, const Plan *p) {
+        for (size_t i = 0; i < p->n_actions; i++)
+                action_line_print(f, &p->actions[i]);
+}
+
+/* Runtime GC: one line per action (there may be a thousand containers; grep-able), then the
+ * counts, then the image filesystem. */
+static void runtime_gc_print(FILE *f, const Options *o, const Snapshot *s, const Plan *p) {
+        size_t n[_ACTION_KIND_MAX] = {}, n_result[RESULT_SKIPPED + 1] = {}, total = 0;
+        const ImageGc *ig = &p->image_gc;
+        bool first = true;
+
         for (size_t i = 0; i < p->n_actions; i++) {
                 const Action *a = &p->actions[i];
 
-                fprintf(f, "%s %s ", a->uid[0] ? a->uid : "-", action_kind_to_string(a->kind) ?: "unknown");
-                text_escape(f, a->target);
-                fprintf(f, ": %s", action_result_to_string(a->result) ?: "unknown");
-                if (a->error) {
-                        fputs(": ", f);
-                        text_escape(f, a->error);
+                if (!action_kind_is_runtime_gc(a->kind))
+                        continue;
+                if (total++ == 0)
+                        fputc('\n', f);
+                action_line_print(f, a);
+                n[a->kind]++;
+                if ((unsigned) a->result < ELEMENTSOF(n_result))
+                        n_result[a->result]++;
+        }
+
+        if (total > 0) {
+                fputs("\nRuntime GC: ", f);
+                for (ActionKind k = 0; k < _ACTION_KIND_MAX; k++) {
+                        if (n[k] == 0)
+                                continue;
+                        fprintf(f,
+                                "%s%zu %s%s %s%s",
+                                first ? "" : ", ",
+                                n[k],
+                                words_of(k)->object,
+                                n[k] == 1                    ? ""
+                                : k == ACTION_REMOVE_SANDBOX ? "es"
+                                                             : "s",
+                                planning(o) ? "to " : "",
+                                planning(o) ? words_of(k)->verb : words_of(k)->past);
+                        first = false;
                 }
-                fputs(" (", f);
-                text_escape(f, a->reason);
-                fputs(")\n", f);
+                if (!planning(o))
+                        fprintf(f,
+                                "; %zu done, %zu failed, %zu skipped (changed since the plan)",
+                                n_result[RESULT_DONE],
+                                n_result[RESULT_FAILED],
+                                n_result[RESULT_SKIPPED]);
+                fputc('\n', f);
+        }
+
+        if (ig->ran) {
+                char cap[BYTES_MAX_LEN], to_free[BYTES_MAX_LEN], freed[BYTES_MAX_LEN];
+
+                fputs(total > 0 ? "" : "\n", f);
+                fputs("Image filesystem ", f);
+                text_escape(f, s ? s->image_fs.mountpoint : "?");
+                fprintf(f,
+                        ": %u%% of %s used (GC at %u%%, down to %u%%)",
+                        ig->usage_percent,
+                        format_bytes(cap, sizeof(cap), s ? s->image_fs.capacity : 0),
+                        o->image_gc_high_threshold,
+                        o->image_gc_low_threshold);
+                if (ig->over_threshold)
+                        fprintf(f,
+                                ": %s to free, %s in unused images",
+                                format_bytes(to_free, sizeof(to_free), ig->bytes_to_free),
+                                format_bytes(freed, sizeof(freed), ig->bytes_freed));
+                fputc('\n', f);
+        }
+        if (ig->problem) {
+                fputs(ig->ran ? "Image GC: " : "\nImage GC: ", f);
+                text_escape(f, ig->problem);
+                fputc('\n', f);
         }
 }
 
@@ -642,6 +719,7 @@ static void text_print(FILE *f, const Options *o, const Snapshot *s, const Plan 
         fputc('\n', f);
         summary_print(f, o, p, &t);
         table_done(&t);
+        runtime_gc_print(f, o, s, p);
 }
 
 /* ---- JSON ---------------------------------------------------------------------------------------- */
@@ -665,9 +743,35 @@ static void json_reason_or_false(FILE *f, const char *key, bool set, const char 
                 fputs("false", f);
 }
 
+/* "image_gc": what image GC measured and planned; only when images were among --only. */
+static void json_image_gc_print(FILE *f, const Options *o, const Snapshot *s, const Plan *p) {
+        const ImageGc *ig = &p->image_gc;
+
+        if (!ig->ran && !ig->problem)
+                return;
+        fputs(",\"image_gc\":{\"mountpoint\":", f);
+        report_json_string(f, s && ig->ran ? s->image_fs.mountpoint : NULL);
+        if (ig->ran)
+                fprintf(f,
+                        ",\"capacity_bytes\":%" PRIu64 ",\"available_bytes\":%" PRIu64
+                        ",\"usage_percent\":%u,\"high_threshold\":%u,\"low_threshold\":%u,\"bytes_to_free\":"
+                        "%" PRIu64 ",\"bytes_freed\":%" PRIu64 ",\"bytes_aged\":%" PRIu64,
+                        s ? s->image_fs.capacity : 0,
+                        s ? s->image_fs.available : 0,
+                        ig->usage_percent,
+                        o->image_gc_high_threshold,
+                        o->image_gc_low_threshold,
+                        ig->bytes_to_free,
+                        ig->bytes_freed,
+                        ig->bytes_aged);
+        fputs(",\"problem\":", f);
+        report_json_string(f, ig->problem);
+        fputc('}', f);
+}
+
 /* One line, DESIGN §4. Counts in "summary": "refused" are the skip-pod actions, the others count
  * the remaining actions by result, so that actions = done + failed + skipped + planned + refused. */
-static void json_print(FILE *f, const Snapshot *s, const Plan *p) {
+static void json_print(FILE *f, const Options *o, const Snapshot *s, const Plan *p) {
         size_t n_result[RESULT_SKIPPED + 1] = {}, n_refused = 0;
 
         fputs("{\"version\":1,\"sources\":{", f);
@@ -678,6 +782,10 @@ static void json_print(FILE *f, const Snapshot *s, const Plan *p) {
         json_source(f, "cgroups", s ? &s->cgroups : NULL);
         fputc(',', f);
         json_source(f, "disk", s ? &s->disk : NULL);
+        if (s && (s->images.ok || s->images.error)) {
+                fputc(',', f);
+                json_source(f, "images", &s->images);
+        }
 
         fputs("},\"actions\":[", f);
         for (size_t i = 0; i < p->n_actions; i++) {
@@ -715,7 +823,9 @@ static void json_print(FILE *f, const Snapshot *s, const Plan *p) {
                 n_refused);
         json_reason_or_false(f, "blocked", p->pod_level_blocked, p->blocked_reason);
         json_reason_or_false(f, "breaker", p->breaker_tripped, p->breaker_reason);
-        fputs("}}\n", f);
+        fputc('}', f);
+        json_image_gc_print(f, o, s, p);
+        fputs("}\n", f);
 }
 
 void report_print(FILE *f, const Options *o, const Snapshot *s, const Plan *p) {
@@ -724,7 +834,7 @@ void report_print(FILE *f, const Options *o, const Snapshot *s, const Plan *p) {
         if (!p)
                 p = &empty;
         if (o && o->output == OUTPUT_JSON)
-                json_print(f, s, p);
+                json_print(f, o, s, p);
         else {
                 static const Options defaults = {.command = COMMAND_RUN, .require_kubelet = true};
 
