@@ -86,7 +86,7 @@ bool gc_image_in_use(
  * first_detected = now (an image seen for the first time is young, not old); in_use[i] sets
  * last_used = now. Records of images no longer listed are dropped. An id the state file cannot
  * hold gets no record (the caller then treats it as first detected now: never removed). -ENOMEM,
- * -EINVAL or 0. */
+ * -EINVAL for bad arguments, else 0. */
 int gc_images_detect(
         const State *saved, const char *const *ids, const bool *in_use, size_t n, usec_t now, State *out);
 
@@ -107,16 +107,19 @@ typedef struct GcImage {
 } GcImage;
 
 typedef struct GcImageResult {
-        unsigned usage_percent; /* 100 - available * 100 / capacity, as the kubelet */
-        bool over_threshold;    /* usage_percent >= high_threshold */
-        uint64_t bytes_to_free; /* capacity * (100 - low) / 100 - available; 0 when not over */
+        unsigned usage_percent; /* 100 - available * 100 / capacity, as the kubelet, as measured */
+        bool over_threshold;    /* at or over high_threshold once the images removed for age are
+                                 * counted as freed (the kubelet measures again after removing
+                                 * them) */
+        uint64_t bytes_to_free; /* capacity * (100 - low) / 100 - available (with the aged bytes
+                                 * counted); 0 when not over */
         uint64_t bytes_freed;   /* sizes of the images evicted for space */
         uint64_t bytes_aged;    /* sizes of the images evicted for age */
 } GcImageResult;
 
-/* verdicts[i] for images[i]. First the max age: unused images unused for longer than max_age (and
- * watched for longer: since max(last used, first detected)) go, and their sizes count as freed.
- * Then, when usage >= high threshold: unused, unpinned images at least min_age old, least recently
+/* verdicts[i] for images[i]. First the max age: unused, unpinned images unused for longer than
+ * max_age (and watched for longer: since max(last used, first detected)) go, and their sizes count
+ * as freed. Then, when usage >= high threshold: unused, unpinned images at least min_age old, least recently
  * used first (ties: first detected, then id), until bytes_to_free is reached. -EINVAL when the
  * capacity is 0 (the kubelet's "invalid capacity 0 on image filesystem"), else 0. */
 int gc_images(

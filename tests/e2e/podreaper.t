@@ -25,10 +25,10 @@ new_node() {
         mkdir -p "$NODE/kubelet/pods" "$NODE/pods-logs" "$NODE/state"
 }
 
-reaper() { # reaper COMMAND [flags...]: runs podreaper on the current node
+reaper() { # reaper COMMAND [flags...]: runs podreaper on the current node ($REAPER_EXEC=exec: in place)
         local cmd=$1
         shift
-        "$PODREAPER" "$cmd" --root-dir "$NODE/kubelet" --pod-logs-dir "$NODE/pods-logs" \
+        ${REAPER_EXEC:-} "$PODREAPER" "$cmd" --root-dir "$NODE/kubelet" --pod-logs-dir "$NODE/pods-logs" \
                 --container-logs-dir "$NODE/containers-logs" --state-dir "$NODE/state" \
                 --kubepods-cgroup "$KP" --cgroup-driver cgroupfs \
                 --container-runtime-endpoint "$PODREAPER_TEST_CRI_ENDPOINT" \
@@ -266,7 +266,8 @@ case_crash_safety() {
         reaper run >/dev/null 2>&1 # first sighting
         sleep "$GRACE_WAIT"
         for i in $(seq 1 20); do
-                reaper run >/dev/null 2>&1 &
+                # exec: $! is podreaper itself, not a subshell that would die and leave it running.
+                REAPER_EXEC=exec reaper run >/dev/null 2>&1 &
                 local pid=$!
                 sleep "0.0$((RANDOM % 9 + 1))"
                 kill -KILL "$pid" 2>/dev/null

@@ -535,10 +535,10 @@ static void test_save_refuses_unloadable_state(void **state) {
         OrphanSeen bad_uid[] = {{.uid = (char *) "a b", .first_seen = T1}};
         OrphanSeen zero[] = {{.uid = (char *) U1, .first_seen = 0}};
         const State bad[] = {
-                {unsorted, ELEMENTSOF(unsorted)},
-                {duplicate, ELEMENTSOF(duplicate)},
-                {bad_uid, ELEMENTSOF(bad_uid)},
-                {zero, ELEMENTSOF(zero)},
+                {.orphans = unsorted, .n_orphans = ELEMENTSOF(unsorted)},
+                {.orphans = duplicate, .n_orphans = ELEMENTSOF(duplicate)},
+                {.orphans = bad_uid, .n_orphans = ELEMENTSOF(bad_uid)},
+                {.orphans = zero, .n_orphans = ELEMENTSOF(zero)},
         };
 
         install_fixture(t->path, "good.state");
@@ -680,6 +680,239 @@ static void test_lock_unknown_holder(void **state) {
         assert_int_equal(close(fd), 0);
 }
 
+/* ---- image records ------------------------------------------------------------------------------ */
+
+#define IMG_A "sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
+#define IMG_B "sha256:9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0"
+
+static void assert_image(const State *s, const char *id, usec_t first_detected, usec_t last_used) {
+        const ImageSeen *r = state_image_find(s, id);
+
+        if (!r)
+                fail_msg("no record of image %s", id);
+        assert_string_equal(r->id, id);
+        assert_true(r->first_detected == first_detected);
+        assert_true(r->last_used == last_used);
+}
+
+static void test_image_set_find(void **state) {
+        _cleanup_free_ char *longest = NULL, *too_long = NULL;
+        State s = {};
+
+        (void) state;
+        assert_null(state_image_find(&s, IMG_A));
+
+        assert_true(state_image_set(&s, IMG_B, T2, T3) >= 0);
+        assert_true(state_image_set(&s, IMG_A, T1, 0) >= 0);
+        assert_true(state_image_set(&s, "registry.k8s.io/pause:3.9", T1, T1) >= 0);
+        assert_int_equal(s.n_images, 3);
+        /* Sorted by id. */
+        for (size_t i = 1; i < s.n_images; i++)
+                assert_true(strcmp(s.images[i - 1].id, s.images[i].id) < 0);
+        assert_image(&s, IMG_A, T1, 0);
+        assert_image(&s, IMG_B, T2, T3);
+        assert_image(&s, "registry.k8s.io/pause:3.9", T1, T1);
+        assert_null(state_image_find(&s, "sha256:0a1b"));
+
+        /* Replaces, both times. */
+        assert_true(state_image_set(&s, IMG_A, T2, T3) >= 0);
+        assert_int_equal(s.n_images, 3);
+        assert_image(&s, IMG_A, T2, T3);
+
+        /* Images and orphans live side by side. */
+        assert_int_equal(state_orphan_see(&s, U1, T1), 1);
+        state_orphans_retain(&s, NULL, 0);
+        assert_int_equal(s.n_images, 3);
+        assert_image(&s, IMG_B, T2, T3);
+
+        /* The longest id the file holds: 512 bytes. */
+        longest = malloc(514);
+        assert_non_null(longest);
+        memset(longest, 'x', 513);
+        longest[513] = '\0';
+        too_long = strdup(longest);
+        assert_non_null(too_long);
+        longest[512] = '\0';
+        assert_true(state_image_set(&s, longest, T1, 0) >= 0);
+        assert_image(&s, longest, T1, 0);
+        assert_int_equal(state_image_set(&s, too_long, T1, 0), -EINVAL);
+        assert_int_equal(s.n_images, 4);
+
+        state_done(&s);
+        assert_null(s.images);
+        assert_int_equal(s.n_images, 0);
+        assert_int_equal(s.n_orphans, 0);
+}
+
+static void test_image_set_rejects_what_cannot_be_saved(void **state) {
+        static const char *const bad[] = {
+                "", "a b", "sha256:a\nb", "a\tb", "a\rb", " sha256:a", "sha256:a "};
+        State s = {};
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (state_image_set(&s, bad[i], T1, 0) != -EINVAL)
+                        fail_msg("image id '%s' accepted", bad[i]);
+        assert_int_equal(state_image_set(&s, IMG_A, 0, 0), -EINVAL);
+        assert_int_equal(state_image_set(&s, IMG_A, 0, T1), -EINVAL);
+        assert_int_equal(s.n_images, 0);
+        assert_null(state_image_find(&s, IMG_A));
+
+        /* A bad update leaves the record as it was. */
+        assert_true(state_image_set(&s, IMG_A, T1, T2) >= 0);
+        assert_int_equal(state_image_set(&s, IMG_A, 0, T3), -EINVAL);
+        assert_image(&s, IMG_A, T1, T2);
+        state_done(&s);
+}
+
+static void test_image_round_trip(void **state) {
+        TestDir *t = *state;
+        _cleanup_free_ char *path = path_join(t->path, "state"), *content = NULL, *problem = NULL;
+        State s = {}, loaded = {};
+
+        assert_int_equal(state_orphan_see(&s, U2, T2), 1);
+        assert_int_equal(state_orphan_see(&s, U1, T1), 1);
+        assert_int_equal(state_orphan_set_reaping(&s, U1), 0);
+        assert_true(state_image_set(&s, IMG_B, T2, T3) >= 0);
+        assert_true(state_image_set(&s, IMG_A, T1, 0) >= 0);
+        assert_true(state_image_set(&s, "registry.k8s.io/pause:3.9", T3, T3) >= 0);
+
+        /* One line per image, after the orphan lines, sorted by id; last used 0: never. */
+        assert_int_equal(state_save(t->path, &s), 0);
+        content = read_file(path);
+        assert_string_equal(
+                content,
+                "podreaper-state 1\n"
+                "orphan " U1 " 1700000000000000\n"
+                "reaping " U1 "\n"
+                "orphan " U2 " 1700000060000000\n"
+                "image registry.k8s.io/pause:3.9 1700000120000000 1700000120000000\n"
+                "image " IMG_A " 1700000000000000 0\n"
+                "image " IMG_B " 1700000060000000 1700000120000000\n");
+
+        assert_int_equal(state_load(t->path, &loaded, &problem), 0);
+        assert_null(problem);
+        assert_int_equal(loaded.n_orphans, 2);
+        assert_orphan(&loaded, 0, U1, T1);
+        assert_orphan(&loaded, 1, U2, T2);
+        assert_true(state_orphan_is_reaping(&loaded, U1));
+        assert_int_equal(loaded.n_images, 3);
+        assert_image(&loaded, IMG_A, T1, 0);
+        assert_image(&loaded, IMG_B, T2, T3);
+        assert_image(&loaded, "registry.k8s.io/pause:3.9", T3, T3);
+        state_done(&loaded);
+        state_done(&s);
+
+        /* Images alone. */
+        free(content);
+        assert_true(state_image_set(&s, IMG_A, T1, T2) >= 0);
+        assert_int_equal(state_save(t->path, &s), 0);
+        content = read_file(path);
+        assert_string_equal(
+                content, "podreaper-state 1\nimage " IMG_A " 1700000000000000 1700000060000000\n");
+        assert_int_equal(state_load(t->path, &loaded, &problem), 0);
+        assert_null(problem);
+        assert_int_equal(loaded.n_orphans, 0);
+        assert_int_equal(loaded.n_images, 1);
+        assert_image(&loaded, IMG_A, T1, T2);
+        state_done(&loaded);
+        state_done(&s);
+}
+
+static void test_image_round_trip_many(void **state) {
+        TestDir *t = *state;
+        State s = {}, loaded = {};
+        char id[80];
+
+        for (unsigned i = 0; i < 3000; i++) {
+                snprintf(id, sizeof(id), "sha256:%064x", i * 2654435761u);
+                assert_true(state_image_set(&s, id, T1 + i, i % 3 == 0 ? 0 : T2 + i) >= 0);
+        }
+        assert_int_equal(s.n_images, 3000);
+        assert_int_equal(state_save(t->path, &s), 0);
+        assert_int_equal(state_load(t->path, &loaded, NULL), 0);
+        assert_int_equal(loaded.n_images, 3000);
+        for (size_t i = 0; i < s.n_images; i++) {
+                assert_string_equal(loaded.images[i].id, s.images[i].id);
+                assert_true(loaded.images[i].first_detected == s.images[i].first_detected);
+                assert_true(loaded.images[i].last_used == s.images[i].last_used);
+        }
+        state_done(&s);
+        state_done(&loaded);
+}
+
+static void test_image_load_corrupt(void **state) {
+        static const struct {
+                const char *line; /* line 4, after a good orphan line and a good image line */
+                const char *what;
+        } cases[] = {
+                {"image " IMG_B "\n", "missing times"},
+                {"image " IMG_B " 1700000000000000\n", "missing last-used"},
+                {"image " IMG_B " 1700000000000000 0 0\n", "extra field"},
+                {"image  " IMG_B " 1700000000000000 0\n", "double space"},
+                {"image " IMG_B " 0 0\n", "first-detected 0"},
+                {"image " IMG_B " 17000000x0000000 0\n", "bad first-detected"},
+                {"image " IMG_B " 1700000000000000 -1\n", "negative last-used"},
+                {"image " IMG_B " 1700000000000000 99999999999999999999999\n", "overflowing last-used"},
+                {"image " IMG_A " 1700000060000000 0\n", "duplicate image"},
+                {"image\n", "no id"},
+                {"image " IMG_B " 1700000000000000 0", "truncated"},
+        };
+        TestDir *t = *state;
+        _cleanup_free_ char *path = path_join(t->path, "state"), *prefix = NULL;
+
+        assert_true(asprintf(&prefix, "state file %s line 4: ", path) >= 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *content = NULL, *problem = NULL;
+                State s = {};
+
+                assert_true(
+                        asprintf(
+                                &content,
+                                "podreaper-state 1\norphan " U1 " 1700000000000000\nimage " IMG_A
+                                " 1700000000000000 0\n%s",
+                                cases[i].line) >= 0);
+                write_file(path, content, strlen(content));
+
+                assert_int_equal(state_load(t->path, &s, &problem), 0);
+                if (!problem || strncmp(problem, prefix, strlen(prefix)) != 0)
+                        fail_msg("%s: got problem '%s', expected '%s...'", cases[i].what, problem, prefix);
+                /* Never half a state: the orphan and the image read before the bad line go too. */
+                if (s.n_orphans != 0 || s.orphans || s.n_images != 0 || s.images)
+                        fail_msg(
+                                "%s: %zu orphans and %zu images kept from a corrupt file",
+                                cases[i].what,
+                                s.n_orphans,
+                                s.n_images);
+                state_done(&s);
+        }
+}
+
+static void test_image_save_refuses_unloadable_state(void **state) {
+        TestDir *t = *state;
+        _cleanup_free_ char *path = path_join(t->path, "state"), *content = NULL;
+        ImageSeen unsorted[] = {
+                {.id = (char *) IMG_B, .first_detected = T1}, {.id = (char *) IMG_A, .first_detected = T1}};
+        ImageSeen duplicate[] = {
+                {.id = (char *) IMG_A, .first_detected = T1}, {.id = (char *) IMG_A, .first_detected = T2}};
+        ImageSeen bad_id[] = {{.id = (char *) "a b", .first_detected = T1}};
+        ImageSeen zero[] = {{.id = (char *) IMG_A, .first_detected = 0}};
+        const State bad[] = {
+                {.images = unsorted, .n_images = ELEMENTSOF(unsorted)},
+                {.images = duplicate, .n_images = ELEMENTSOF(duplicate)},
+                {.images = bad_id, .n_images = ELEMENTSOF(bad_id)},
+                {.images = zero, .n_images = ELEMENTSOF(zero)},
+        };
+
+        install_fixture(t->path, "good.state");
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (state_save(t->path, &bad[i]) != -EINVAL)
+                        fail_msg("unloadable image records #%zu saved", i);
+        content = read_file(path);
+        assert_non_null(strstr(content, "orphan " U3 " 1700000120000000\n"));
+        assert_int_equal(count_entries(t->path, "state.tmp."), 0);
+}
+
 #define dir_test(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
 
 int main(void) {
@@ -705,6 +938,12 @@ int main(void) {
                 dir_test(test_lock_overwrites_longer_pid),
                 dir_test(test_lock_held_by_child),
                 dir_test(test_lock_unknown_holder),
+                cmocka_unit_test(test_image_set_find),
+                cmocka_unit_test(test_image_set_rejects_what_cannot_be_saved),
+                dir_test(test_image_round_trip),
+                dir_test(test_image_round_trip_many),
+                dir_test(test_image_load_corrupt),
+                dir_test(test_image_save_refuses_unloadable_state),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
