@@ -370,6 +370,12 @@ int gc_images(
                 return -EINVAL;
         available = MIN(available, capacity);
         result.usage_percent = usage_percent(capacity, available);
+        /* The kubelet's StartGarbageCollection: a high threshold of 100 and no max age turn image
+         * GC off (100% usage would otherwise still start it). */
+        if (policy->high_threshold >= 100 && policy->max_age == 0) {
+                *ret = result;
+                return 0;
+        }
 
         /* imagesInEvictionOrder: neither in use nor pinned, least recently used first. */
         order = calloc(n + 1, sizeof(*order));

@@ -120,8 +120,9 @@ typedef struct GcImageResult {
 /* verdicts[i] for images[i]. First the max age: unused, unpinned images unused for longer than
  * max_age (and watched for longer: since max(last used, first detected)) go, and their sizes count
  * as freed. Then, when usage >= high threshold: unused, unpinned images at least min_age old, least recently
- * used first (ties: first detected, then id), until bytes_to_free is reached. -EINVAL when the
- * capacity is 0 (the kubelet's "invalid capacity 0 on image filesystem"), else 0. */
+ * used first (ties: first detected, then id), until bytes_to_free is reached. A high threshold of
+ * 100 without a max age is image GC off, as in the kubelet. -EINVAL when the capacity is 0 (the
+ * kubelet's "invalid capacity 0 on image filesystem"), else 0. */
 int gc_images(
         const GcImage *images,
         size_t n,

@@ -1338,6 +1338,25 @@ static void test_images_capacity(void **state) {
         assert_int_equal(v[0], KEEP);
 }
 
+/* The kubelet's StartGarbageCollection: ImageGCHighThresholdPercent 100 and no max age disable
+ * image GC, even at 100% usage; with a max age the age part still runs. */
+static void test_images_high_threshold_100(void **state) {
+        const GcImage images[] = {{.id = IMG0, .size = 10, .first_detected = NOW - 48 * USEC_PER_HOUR}};
+        GcImagePolicy p = {.high_threshold = 100, .low_threshold = 80};
+        GcImageResult res = {};
+        GcVerdict v[1];
+
+        (void) state;
+        assert_int_equal(gc_images(images, 1, &p, 1000, 0, NOW, v, &res), 0);
+        assert_int_equal(res.usage_percent, 100);
+        assert_false(res.over_threshold);
+        assert_int_equal(v[0], KEEP);
+
+        p.max_age = USEC_PER_HOUR;
+        assert_int_equal(gc_images(images, 1, &p, 1000, 0, NOW, v, &res), 0);
+        assert_int_equal(v[0], AGE);
+}
+
 static void test_images_max_age_watch_time(void **state) {
         /* max_age counts from max(last used, first detected): an image never seen in use is
          * watched since first detected (the kubelet's wait of MaxAge after its start); a record
@@ -1620,6 +1639,7 @@ int main(void) {
                 cmocka_unit_test(test_garbage_collect_image_too_old),
                 cmocka_unit_test(test_garbage_collect_image_max_age_disabled),
                 cmocka_unit_test(test_images_capacity),
+                cmocka_unit_test(test_images_high_threshold_100),
                 cmocka_unit_test(test_images_max_age_watch_time),
                 cmocka_unit_test(test_images_space_order),
                 cmocka_unit_test(test_images_age_then_space),
