@@ -2,8 +2,10 @@
 # make demo: podreaper on a self-made node. A private containerd (tests/e2e/lib/containerd.sh), a
 # kubelet root in a temporary directory, 3 live pods with real sandboxes and running containers,
 # and 3 pods that were deleted but left their pod dir, pod cgroup and log dir behind — one of them
-# with a tmpfs volume still mounted and holding data. Then `podreaper plan`, `podreaper run`, the
-# node before and after. Everything is torn down at the end, also on failure.
+# with a tmpfs volume still mounted and holding data; for runtime GC, a live pod whose container
+# crash-looped (4 exited attempts) and a finished job with 3 NotReady sandboxes. Then `podreaper
+# plan`, `podreaper run`, the node before and after. Everything is torn down at the end, also on
+# failure.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -39,7 +41,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say "Starting a private containerd (its own socket, state and images)"
 ctd_start
 export PODREAPER_TEST_CRI_ENDPOINT=unix://$CTD_SOCK
-mkdir -p "$NODE/kubelet/pods" "$NODE/pods-logs" "$NODE/state"
+mkdir -p "$NODE/kubelet/pods" "$NODE/pods-logs" "$NODE/containers-logs" "$NODE/state"
 
 pod_dir() { # what the kubelet leaves on disk for a pod
         local uid=$1 name=$2 p="$NODE/kubelet/pods/$1"
@@ -61,6 +63,24 @@ for name in web api cache; do
         echo "  $name  $uid"
 done
 
+say "Runtime GC's share: a crash-looping container and a job's old sandboxes"
+worker=$(cat /proc/sys/kernel/random/uuid)
+live+=("$worker")
+logs="$NODE/pods-logs/demo_worker_$worker"
+mkdir -p "$logs"
+sb=$("$PODCTL" run-sandbox "$worker" worker demo "$CTD_KUBEPODS" "$logs" 0)
+for attempt in 0 1 2 3; do
+        "$PODCTL" add-container "$sb" "$CTD_KUBEPODS" "$logs" app "$attempt" exited >/dev/null
+done
+pod_dir "$worker" worker
+echo "  worker $worker: container 'app' exited 4 times (attempts 0-3), the pod is live"
+job=$(cat /proc/sys/kernel/random/uuid)
+mkdir -p "$NODE/pods-logs/demo_job_$job"
+for attempt in 0 1 2; do
+        "$PODCTL" stop-sandbox "$("$PODCTL" run-sandbox "$job" job demo "$CTD_KUBEPODS" "$NODE/pods-logs/demo_job_$job" "$attempt")"
+done
+echo "  job    $job: 3 NotReady sandboxes (attempts 0-2), no containers"
+
 say "Three pods deleted from the runtime, leftovers behind (pod dir, pod cgroup, log dir)"
 gone=()
 for name in batch-1 batch-2 report; do
@@ -79,13 +99,14 @@ echo "  'report' still has a tmpfs volume mounted at volumes/kubernetes.io~empty
 show_node() {
         echo "  pod dirs:   $(ls "$NODE/kubelet/pods" | wc -l)   log dirs: $(ls "$NODE/pods-logs" | wc -l)" \
                 "  pod cgroups: $(ls -d /sys/fs/cgroup/memory/"$CTD_KUBEPODS"/besteffort/pod* 2>/dev/null | wc -l)" \
-                "  sandboxes in the runtime: $(for u in "${live[@]}" "${gone[@]}"; do "$PODCTL" has-pod "$u" && echo; done | wc -l)"
+                "  sandboxes: $("$PODCTL" list-sandboxes | wc -l)   containers: $("$PODCTL" list-containers | wc -l)"
 }
 say "The node before"
 show_node
 
 reaper() {
-        "$PODREAPER" "$@" --root-dir "$NODE/kubelet" --pod-logs-dir "$NODE/pods-logs" --state-dir "$NODE/state" \
+        "$PODREAPER" "$@" --root-dir "$NODE/kubelet" --pod-logs-dir "$NODE/pods-logs" \
+                --container-logs-dir "$NODE/containers-logs" --state-dir "$NODE/state" \
                 --kubepods-cgroup "$CTD_KUBEPODS" --container-runtime-endpoint "$PODREAPER_TEST_CRI_ENDPOINT" \
                 --require-kubelet=false --orphan-grace 0s
 }
@@ -103,8 +124,7 @@ echo "  exit status: $rc"
 say "The node after"
 show_node
 echo
-for i in 0 1 2; do
-        uid=${live[$i]}
+for uid in "${live[@]}"; do
         if "$PODCTL" has-pod "$uid" && [ -d "$NODE/kubelet/pods/$uid" ]; then
                 echo "  live pod $uid: still runs, its dir is there"
         else
@@ -115,6 +135,12 @@ for i in 0 1; do
         [ -e "$NODE/kubelet/pods/${gone[$i]}" ] && { echo "  removed pod ${gone[$i]}: NOT reaped"; exit 1; }
         echo "  removed pod ${gone[$i]}: pod dir, log dir and cgroup gone"
 done
+left=$("$PODCTL" list-containers | awk -v u="$worker" '$2 == u && $3 == "app" { print $4 }')
+[ "$left" = 3 ] || { echo "  worker: dead containers left: '$left', expected attempt 3 only"; exit 1; }
+echo "  worker: the newest exited container (attempt 3) kept for restart counts and --previous logs, 3 removed"
+left=$("$PODCTL" list-sandboxes | awk -v u="$job" '$2 == u { print $4 }')
+[ "$left" = 2 ] || { echo "  job: sandboxes left: '$left', expected attempt 2 only"; exit 1; }
+echo "  job: the newest sandbox (attempt 2) kept, 2 removed"
 if grep -q "quarterly numbers" "$vol/report.csv"; then
         echo "  removed pod ${gone[2]}: kept, its mounted volume's data is intact: $(cat "$vol/report.csv")"
 else

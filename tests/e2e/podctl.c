@@ -8,11 +8,32 @@
  *        and one busybox container sleeping in it; prints "<sandbox id> <container id>"
  *   podctl rm-pod UID    stop and remove every container and sandbox of UID (the pod is deleted)
  *   podctl has-pod UID   exit 0 if the runtime has a sandbox of UID in any state, 1 if not
+ *
+ * For the runtime-GC scripts (kinds containers, sandboxes, images, logs):
+ *   podctl run-sandbox UID NAME NAMESPACE KUBEPODS LOG_DIR ATTEMPT   a host-network sandbox like
+ *        run-pod's, attempt ATTEMPT, without containers; prints its id
+ *   podctl stop-sandbox ID        StopPodSandbox: the sandbox becomes NOTREADY
+ *   podctl add-container SANDBOX_ID KUBEPODS LOG_DIR NAME ATTEMPT STATE [IMAGE [POD_UID]]
+ *        a container NAME, attempt ATTEMPT, in the sandbox (the sandbox config is rebuilt from its
+ *        metadata, cgroup parent /<KUBEPODS>/besteffort/pod<uid>), labelled as the kubelet labels
+ *        it with io.kubernetes.pod.uid=POD_UID (default: the sandbox's uid), image IMAGE (default
+ *        busybox). STATE: created (never started), running (sleeps), exited (runs /bin/true;
+ *        returns once the runtime says EXITED). Its log goes to LOG_DIR/NAME/ATTEMPT.log (LOG_DIR
+ *        must exist). Prints the container id.
+ *   podctl rm-container ID        stop (timeout 0) and remove one container
+ *   podctl list-containers        every container: "id pod-uid name attempt state sandbox-id
+ *        image-ref created-ns", state CREATED|RUNNING|EXITED|UNKNOWN
+ *   podctl list-sandboxes         every sandbox: "id pod-uid name attempt state created-ns",
+ *        state READY|NOTREADY
+ *   podctl list-images            every image: "id size tag,tag,..." ("-" without tags)
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "cri/cri.h"
 #include "util/macro.h"
@@ -135,6 +156,279 @@ static int has_pod(const char *uid) {
         return r;
 }
 
+static int parse_attempt(const char *s, uint32_t *ret) {
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0' || v > UINT32_MAX) {
+                fprintf(stderr, "podctl: bad attempt '%s'\n", s);
+                return -EINVAL;
+        }
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+static int run_sandbox(
+        const char *uid,
+        const char *name,
+        const char *ns,
+        const char *kubepods,
+        const char *log_dir,
+        const char *attempt_s) {
+        _cleanup_free_ char *cgroup_parent = NULL, *sandbox_id = NULL;
+        const char *const labels[] = {
+                "io.kubernetes.pod.uid",
+                uid,
+                "io.kubernetes.pod.name",
+                name,
+                "io.kubernetes.pod.namespace",
+                ns,
+                NULL,
+        };
+        CriStatus st = {};
+        uint32_t attempt;
+        int r;
+
+        if (parse_attempt(attempt_s, &attempt) < 0)
+                return 2;
+        if (asprintf(&cgroup_parent, "/%s/besteffort/pod%s", kubepods, uid) < 0)
+                return 1;
+        CriPodSandboxConfig config = {
+                .name = name,
+                .namespace = ns,
+                .uid = uid,
+                .attempt = attempt,
+                .hostname = "",
+                .log_directory = log_dir,
+                .cgroup_parent = cgroup_parent,
+                .host_network = true,
+                .labels = labels,
+        };
+        r = cri_run_pod_sandbox(client, &config, &sandbox_id, &st);
+        if (r < 0)
+                return fail("RunPodSandbox", r, &st);
+        printf("%s\n", sandbox_id);
+        return 0;
+}
+
+static int stop_sandbox(const char *id) {
+        CriStatus st = {};
+        int r = cri_stop_pod_sandbox(client, id, &st);
+
+        return r < 0 ? fail("StopPodSandbox", r, &st) : 0;
+}
+
+/* Polls the container until the runtime reports it EXITED (10 s at most). */
+static int wait_exited(const char *id) {
+        for (int i = 0; i < 1000; i++) {
+                CriContainerStatus cs = {};
+                CriStatus st = {};
+                int r = cri_container_status(client, id, false, &cs, &st);
+                if (r < 0)
+                        return fail("ContainerStatus", r, &st);
+                int state = cs.state;
+                cri_container_status_done(&cs);
+                if (state == CRI_CONTAINER_EXITED)
+                        return 0;
+                nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+        }
+        fprintf(stderr, "podctl: container %s did not exit within 10 s\n", id);
+        return 1;
+}
+
+static int add_container(char *argv[], int argc) {
+        const char *sandbox_id = argv[0], *kubepods = argv[1], *log_dir = argv[2], *name = argv[3],
+                   *state = argv[5];
+        const char *image = argc > 6 ? argv[6] : BUSYBOX_IMAGE;
+        _cleanup_free_ char *cgroup_parent = NULL, *log_path = NULL, *log_sub = NULL, *container_id = NULL;
+        CriPodSandboxList sandboxes = {};
+        CriStatus st = {};
+        uint32_t attempt;
+        int r, ret = 0;
+
+        if (parse_attempt(argv[4], &attempt) < 0)
+                return 2;
+        static const char *const sleep_command[] = {"/bin/sleep", "100000", NULL};
+        static const char *const true_command[] = {"/bin/true", NULL};
+        const char *const *command;
+        if (streq(state, "created") || streq(state, "running"))
+                command = sleep_command;
+        else if (streq(state, "exited"))
+                command = true_command;
+        else {
+                fprintf(stderr, "podctl: STATE must be created, running or exited, not '%s'\n", state);
+                return 2;
+        }
+
+        r = cri_list_pod_sandboxes(
+                client, &(CriPodSandboxFilter){.id = sandbox_id, .state = -1}, &sandboxes, &st);
+        if (r < 0)
+                return fail("ListPodSandbox", r, &st);
+        if (sandboxes.n != 1) {
+                fprintf(stderr, "podctl: no sandbox %s\n", sandbox_id);
+                cri_pod_sandbox_list_done(&sandboxes);
+                return 1;
+        }
+        const CriPodSandbox *sb = &sandboxes.items[0];
+        const char *pod_uid = argc > 7 ? argv[7] : sb->pod_uid;
+        const char *const sandbox_labels[] = {
+                "io.kubernetes.pod.uid",
+                sb->pod_uid,
+                "io.kubernetes.pod.name",
+                sb->pod_name,
+                "io.kubernetes.pod.namespace",
+                sb->pod_namespace,
+                NULL,
+        };
+        const char *const labels[] = {
+                "io.kubernetes.pod.uid",
+                pod_uid,
+                "io.kubernetes.pod.name",
+                sb->pod_name,
+                "io.kubernetes.pod.namespace",
+                sb->pod_namespace,
+                "io.kubernetes.container.name",
+                name,
+                NULL,
+        };
+        if (asprintf(&cgroup_parent, "/%s/besteffort/pod%s", kubepods, sb->pod_uid) < 0 ||
+            asprintf(&log_path, "%s/%u.log", name, attempt) < 0 ||
+            asprintf(&log_sub, "%s/%s", log_dir, name) < 0) {
+                ret = 1;
+                goto out;
+        }
+        /* The kubelet makes the container's log dir before CreateContainer; containerd does not. */
+        if (mkdir(log_sub, 0755) < 0 && errno != EEXIST) {
+                fprintf(stderr, "podctl: mkdir %s: %m\n", log_sub);
+                ret = 1;
+                goto out;
+        }
+        CriPodSandboxConfig config = {
+                .name = sb->pod_name,
+                .namespace = sb->pod_namespace,
+                .uid = sb->pod_uid,
+                .attempt = sb->attempt,
+                .hostname = "",
+                .log_directory = log_dir,
+                .cgroup_parent = cgroup_parent,
+                .host_network = true,
+                .labels = sandbox_labels,
+        };
+        CriContainerConfig container = {
+                .name = name,
+                .attempt = attempt,
+                .image = image,
+                .command = command,
+                .labels = labels,
+                .log_path = log_path,
+        };
+        r = cri_create_container(client, sandbox_id, &container, &config, &container_id, &st);
+        if (r < 0) {
+                ret = fail("CreateContainer", r, &st);
+                goto out;
+        }
+        if (!streq(state, "created")) {
+                r = cri_start_container(client, container_id, &st);
+                if (r < 0) {
+                        ret = fail("StartContainer", r, &st);
+                        goto out;
+                }
+        }
+        if (streq(state, "exited"))
+                ret = wait_exited(container_id);
+        if (ret == 0)
+                printf("%s\n", container_id);
+out:
+        cri_pod_sandbox_list_done(&sandboxes);
+        return ret;
+}
+
+static int rm_container(const char *id) {
+        CriStatus st = {};
+        int r;
+
+        (void) cri_stop_container(client, id, 0, &st);
+        cri_status_done(&st);
+        r = cri_remove_container(client, id, &st);
+        return r < 0 ? fail("RemoveContainer", r, &st) : 0;
+}
+
+static const char *state_name(const char *s) {
+        return s && strncmp(s, "CONTAINER_", 10) == 0 ? s + 10
+               : s && strncmp(s, "SANDBOX_", 8) == 0  ? s + 8
+                                                      : s;
+}
+
+static int list_containers(void) {
+        CriContainerList l = {};
+        CriStatus st = {};
+        int r = cri_list_containers(client, &(CriContainerFilter){.state = -1}, &l, &st);
+
+        if (r < 0)
+                return fail("ListContainers", r, &st);
+        for (size_t i = 0; i < l.n; i++) {
+                const CriContainer *c = &l.items[i];
+                const char *uid = cri_map_get(&c->labels, "io.kubernetes.pod.uid");
+                const char *state = state_name(cri_container_state_to_string(c->state));
+
+                printf("%s %s %s %u %s %s %s %lld\n",
+                       c->id,
+                       uid && *uid ? uid : "-",
+                       *c->name ? c->name : "-",
+                       c->attempt,
+                       state ?: "?",
+                       *c->pod_sandbox_id ? c->pod_sandbox_id : "-",
+                       *c->image_ref ? c->image_ref : "-",
+                       (long long) c->created_at);
+        }
+        cri_container_list_done(&l);
+        return 0;
+}
+
+static int list_sandboxes(void) {
+        CriPodSandboxList l = {};
+        CriStatus st = {};
+        int r = cri_list_pod_sandboxes(client, &(CriPodSandboxFilter){.state = -1}, &l, &st);
+
+        if (r < 0)
+                return fail("ListPodSandbox", r, &st);
+        for (size_t i = 0; i < l.n; i++) {
+                const CriPodSandbox *s = &l.items[i];
+                const char *state = state_name(cri_pod_sandbox_state_to_string(s->state));
+
+                printf("%s %s %s %u %s %lld\n",
+                       s->id,
+                       *s->pod_uid ? s->pod_uid : "-",
+                       *s->pod_name ? s->pod_name : "-",
+                       s->attempt,
+                       state ?: "?",
+                       (long long) s->created_at);
+        }
+        cri_pod_sandbox_list_done(&l);
+        return 0;
+}
+
+static int list_images(void) {
+        CriImageList l = {};
+        CriStatus st = {};
+        int r = cri_list_images(client, &l, &st);
+
+        if (r < 0)
+                return fail("ListImages", r, &st);
+        for (size_t i = 0; i < l.n; i++) {
+                const CriImage *im = &l.items[i];
+
+                printf("%s %llu ", im->id, (unsigned long long) im->size);
+                for (size_t j = 0; j < im->n_repo_tags; j++)
+                        printf("%s%s", j > 0 ? "," : "", im->repo_tags[j]);
+                printf("%s\n", im->n_repo_tags == 0 ? "-" : "");
+        }
+        cri_image_list_done(&l);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         const char *endpoint = getenv("PODREAPER_TEST_CRI_ENDPOINT");
         CriStatus st = {};
@@ -155,10 +449,30 @@ int main(int argc, char *argv[]) {
                 r = rm_pod(argv[2]);
         else if (argc == 3 && strcmp(argv[1], "has-pod") == 0)
                 r = has_pod(argv[2]);
+        else if (argc == 8 && streq(argv[1], "run-sandbox"))
+                r = run_sandbox(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
+        else if (argc == 3 && streq(argv[1], "stop-sandbox"))
+                r = stop_sandbox(argv[2]);
+        else if (argc >= 8 && argc <= 10 && streq(argv[1], "add-container"))
+                r = add_container(argv + 2, argc - 2);
+        else if (argc == 3 && streq(argv[1], "rm-container"))
+                r = rm_container(argv[2]);
+        else if (argc == 2 && streq(argv[1], "list-containers"))
+                r = list_containers();
+        else if (argc == 2 && streq(argv[1], "list-sandboxes"))
+                r = list_sandboxes();
+        else if (argc == 2 && streq(argv[1], "list-images"))
+                r = list_images();
         else {
                 fprintf(stderr,
                         "usage: podctl run-pod UID NAME NAMESPACE KUBEPODS LOG_DIR | rm-pod UID | has-pod "
-                        "UID\n");
+                        "UID\n"
+                        "       | run-sandbox UID NAME NAMESPACE KUBEPODS LOG_DIR ATTEMPT | stop-sandbox "
+                        "ID\n"
+                        "       | add-container SANDBOX_ID KUBEPODS LOG_DIR NAME ATTEMPT "
+                        "created|running|exited\n"
+                        "         [IMAGE [POD_UID]] | rm-container ID\n"
+                        "       | list-containers | list-sandboxes | list-images\n");
                 r = 2;
         }
         cri_client_free(client);
