@@ -557,16 +557,17 @@ static int set_option(Options *o, const OptionDef *d, const char *value, const c
         }
 
         case OPT_DEAD_CONTAINERS:
-                /* The kubelet reads any negative number as "no limit"; one spelling is enough. */
+                /* The kubelet reads any negative number as "no limit": so does podreaper, so that a
+                 * kubelet's settings carry over as they are. Stored as -1. */
                 r = safe_atoi(value, &i);
-                if (r < 0 || i < -1)
+                if (r < 0)
                         return invalid_value(
                                 where,
                                 d->name,
                                 "number",
                                 value,
-                                "expected a whole number >= -1, -1 = unlimited");
-                *(int *) field = i;
+                                "expected a whole number, negative = unlimited");
+                *(int *) field = MAX(i, -1);
                 return 0;
 
         case OPT_VERBOSE:

@@ -496,7 +496,7 @@ static void test_values(void **state) {
                 "--maximum-dead-containers-per-container",
                 "-1",
                 "--maximum-dead-containers",
-                "-1",
+                "-5", /* the kubelet's "any negative": stored as -1 */
                 "--image-gc-high-threshold=100",
                 "--image-gc-low-threshold=0",
                 "--container-runtime-endpoint=/run/crio/crio.sock",
@@ -841,13 +841,13 @@ static void test_error_values(void **state) {
                  "4294967296",
                  "invalid number for --max-deletions: '4294967296' (too large)"},
                 {"--maximum-dead-containers",
-                 "-2",
-                 "invalid number for --maximum-dead-containers: '-2' (expected a whole number >= -1, -1 = "
+                 "1.5",
+                 "invalid number for --maximum-dead-containers: '1.5' (expected a whole number, negative = "
                  "unlimited)"},
                 {"--maximum-dead-containers-per-container",
                  "one",
                  "invalid number for --maximum-dead-containers-per-container: 'one' (expected a whole "
-                 "number >= -1, -1 = unlimited)"},
+                 "number, negative = unlimited)"},
                 {"--output", "yaml", "invalid output format for --output: 'yaml' (expected text or json)"},
                 {"--cgroup-driver",
                  "cgroupv2",
