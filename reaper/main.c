@@ -652,23 +652,20 @@ static usec_t orphan_since(const Snapshot *s, const State *saved, const char *ui
         return since;
 }
 
-/* Why podreaper keeps an orphan, in a few words, from the refusal's reason (reaper/plan.c). */
-static const char *kept_words(const Plan *plan, const Action *skip) {
-        static const struct {
-                const char *prefix;
-                const char *words;
-        } reasons[] = {
-                {"volume still mounted", "volume mounted"},
-                {"pod cgroup still holds processes", "processes running"},
-                {"over --max-deletions", "over max-deletions"},
-        };
-
-        if (plan->breaker_reason && strcmp(skip->reason, plan->breaker_reason) == 0)
+/* Why podreaper keeps an orphan, in a few words. */
+static const char *kept_words(const Action *skip) {
+        switch (skip->refusal) {
+        case REFUSAL_MOUNTED:
+                return "volume mounted";
+        case REFUSAL_PROCESSES:
+                return "processes running";
+        case REFUSAL_MAX_DELETIONS:
+                return "over max-deletions";
+        case REFUSAL_BREAKER:
                 return "circuit breaker";
-        for (size_t i = 0; i < ELEMENTSOF(reasons); i++)
-                if (strncmp(skip->reason, reasons[i].prefix, strlen(reasons[i].prefix)) == 0)
-                        return reasons[i].words;
-        return "see podreaper plan";
+        default:
+                return "see podreaper plan";
+        }
 }
 
 typedef struct KeptCount {
@@ -702,7 +699,7 @@ static int check_orphans(const Pass *p, const Plan *plan, usec_t threshold, char
                         continue; /* names that are no pod's: listed by plan, not a pod kept */
 
                 if (skip)
-                        words = kept_words(plan, skip);
+                        words = kept_words(skip);
                 else if (acts && state_orphan_is_reaping(&p->saved, uid)) {
                         /* An earlier pass began removing it and it is still here: that pass failed
                          * (a process that does not die, a file that cannot go) or is running now. */

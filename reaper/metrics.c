@@ -21,75 +21,17 @@
 
 #define LAST_SUCCESS "podreaper_last_success_timestamp_seconds"
 
-/* ---- refusals ------------------------------------------------------------------------------------ */
-
-typedef enum Refusal {
-        REFUSAL_MOUNTED,
-        REFUSAL_GRACE,
-        REFUSAL_BREAKER,
-        REFUSAL_MAX_DELETIONS,
-        REFUSAL_LIVE,
-        REFUSAL_PROCESSES,
-        REFUSAL_NOT_A_POD,
-        REFUSAL_OTHER,
-        _REFUSAL_MAX,
-} Refusal;
-
-static const char *const refusal_names[_REFUSAL_MAX] = {
-        [REFUSAL_MOUNTED] = "mounted",
-        [REFUSAL_GRACE] = "grace",
-        [REFUSAL_BREAKER] = "breaker",
-        [REFUSAL_MAX_DELETIONS] = "max-deletions",
-        [REFUSAL_LIVE] = "live",
-        [REFUSAL_PROCESSES] = "processes",
-        [REFUSAL_NOT_A_POD] = "not-a-pod",
-        [REFUSAL_OTHER] = "other",
-};
-
 static bool startswith(const char *s, const char *prefix) {
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* "<n> of <m> pod cgroups with processes look orphaned ...", as plan.c's breaker_check() says it. */
-static bool is_breaker_reason(const char *s) {
-        size_t n = strspn(s, "0123456789");
-
-        if (n == 0 || !startswith(s + n, " of "))
-                return false;
-        s += n + strlen(" of ");
-        n = strspn(s, "0123456789");
-        return n > 0 && startswith(s + n, " pod cgroups with processes look orphaned");
-}
-
-/* The first words of each refusal reason reaper/plan.c writes: its verdicts in the kubelet's words. */
-static Refusal refusal_classify(const Action *a) {
-        static const struct {
-                const char *prefix;
-                Refusal refusal;
-        } prefixes[] = {
-                {"volume still mounted", REFUSAL_MOUNTED},               /* reason_mounted() */
-                {"orphan, within the grace", REFUSAL_GRACE},             /* reason_grace() */
-                {"over --max-deletions", REFUSAL_MAX_DELETIONS},         /* VERDICT_OVER_BUDGET */
-                {"live: ", REFUSAL_LIVE},                                /* reason_live(), reap-pod */
-                {"pod cgroup still holds processes", REFUSAL_PROCESSES}, /* VERDICT_HELD, no cgroups */
-        };
-        const char *reason = a->reason ?: "";
-
-        /* invalid_names_emit(): the only refusals that are no pod's. */
-        if (a->uid[0] == '\0')
-                return REFUSAL_NOT_A_POD;
-        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
-                if (startswith(reason, prefixes[i].prefix))
-                        return prefixes[i].refusal;
-        if (is_breaker_reason(reason))
-                return REFUSAL_BREAKER;
-        return REFUSAL_OTHER;
-}
+/* ---- refusals ------------------------------------------------------------------------------------ */
 
 const char *metrics_refusal_reason(const Action *a) {
         if (!a || a->kind != ACTION_SKIP_POD)
                 return NULL;
-        return refusal_names[refusal_classify(a)];
+        /* The planner sets it on every refusal; one built elsewhere without it is "other". */
+        return refusal_to_string(a->refusal) ?: refusal_to_string(REFUSAL_OTHER);
 }
 
 /* ---- the format ---------------------------------------------------------------------------------- */
@@ -166,7 +108,9 @@ static void plan_metrics(FILE *f, const Plan *p) {
                 const Action *a = &p->actions[i];
 
                 if (a->kind == ACTION_SKIP_POD)
-                        refusals[refusal_classify(a)]++;
+                        refusals
+                                [a->refusal > REFUSAL_NONE && a->refusal < _REFUSAL_MAX ? a->refusal
+                                                                                        : REFUSAL_OTHER]++;
                 else if ((unsigned) a->kind < _ACTION_KIND_MAX && (unsigned) a->result <= RESULT_SKIPPED)
                         actions[a->kind][a->result]++;
         }
@@ -194,8 +138,8 @@ static void plan_metrics(FILE *f, const Plan *p) {
         family(f,
                "podreaper_refusals",
                "Orphans and entries under the pod and log dirs that the last pass kept, by reason.");
-        for (Refusal r = 0; r < _REFUSAL_MAX; r++) {
-                series(f, "podreaper_refusals", "reason", refusal_names[r], NULL, NULL);
+        for (RefusalReason r = REFUSAL_NONE + 1; r < _REFUSAL_MAX; r++) {
+                series(f, "podreaper_refusals", "reason", refusal_to_string(r), NULL, NULL);
                 fprintf(f, "%zu\n", refusals[r]);
         }
 

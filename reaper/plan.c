@@ -35,6 +35,21 @@ static const char *const action_result_names[] = {
         [RESULT_SKIPPED] = "skipped",
 };
 
+static const char *const refusal_names[_REFUSAL_MAX] = {
+        [REFUSAL_MOUNTED] = "mounted",
+        [REFUSAL_GRACE] = "grace",
+        [REFUSAL_BREAKER] = "breaker",
+        [REFUSAL_MAX_DELETIONS] = "max-deletions",
+        [REFUSAL_LIVE] = "live",
+        [REFUSAL_PROCESSES] = "processes",
+        [REFUSAL_NOT_A_POD] = "not-a-pod",
+        [REFUSAL_OTHER] = "other",
+};
+
+const char *refusal_to_string(RefusalReason r) {
+        return (unsigned) r < _REFUSAL_MAX ? refusal_names[r] : NULL;
+}
+
 const char *action_kind_to_string(ActionKind k) {
         if ((unsigned) k >= _ACTION_KIND_MAX)
                 return NULL;
@@ -509,14 +524,30 @@ static int pod_target(const Snapshot *s, const Options *o, const Pod *pod, char 
         return plan_join_path(o->pod_logs_dir, s->log_dirs[e->index].name, ret);
 }
 
-static int pod_skip(Builder *b, const Snapshot *s, const Options *o, const Pod *pod, const char *reason) {
+static int
+refusal_add(Builder *b, RefusalReason refusal, const char *uid, const char *target, const char *reason) {
+        Action *a = plan_action_add(b, ACTION_SKIP_POD, uid, target, reason);
+
+        if (!a)
+                return -ENOMEM;
+        a->refusal = refusal;
+        return 0;
+}
+
+static int pod_skip(
+        Builder *b,
+        const Snapshot *s,
+        const Options *o,
+        const Pod *pod,
+        RefusalReason refusal,
+        const char *reason) {
         _cleanup_free_ char *target = NULL;
         int r;
 
         r = pod_target(s, o, pod, &target);
         if (r < 0)
                 return r;
-        return action_add(b, ACTION_SKIP_POD, pod->uid, target, reason);
+        return refusal_add(b, refusal, pod->uid, target, reason);
 }
 
 static int reason_live(const Pod *pod, char **ret) {
@@ -665,23 +696,28 @@ static int pod_emit_reap(Builder *b, const Snapshot *s, const Options *o, const 
 
 static int pod_emit(Builder *b, const Snapshot *s, const Options *o, const Pod *pod) {
         _cleanup_free_ char *reason = NULL;
+        RefusalReason refusal;
         int r;
 
         switch (pod->verdict) {
         case VERDICT_NONE:
                 return 0;
         case VERDICT_LIVE:
+                refusal = REFUSAL_LIVE;
                 r = reason_live(pod, &reason);
                 break;
         case VERDICT_GRACE:
+                refusal = REFUSAL_GRACE;
                 r = reason_grace(s, o, pod, &reason);
                 break;
         case VERDICT_MOUNTED:
+                refusal = REFUSAL_MOUNTED;
                 r = reason_mounted(pod, &reason);
                 if (r >= 0 && (o->only & KIND_CGROUPS))
                         r = pod_emit_cgroups(b, s, o, pod, ACTION_REDUCE_CGROUP_CPU, reason);
                 break;
         case VERDICT_HELD:
+                refusal = pod->held_by_breaker ? REFUSAL_BREAKER : REFUSAL_PROCESSES;
                 reason =
                         strdup(pod->held_by_breaker
                                        ? b->plan->breaker_reason
@@ -691,6 +727,7 @@ static int pod_emit(Builder *b, const Snapshot *s, const Options *o, const Pod *
         case VERDICT_REAP:
                 return pod_emit_reap(b, s, o, pod);
         case VERDICT_OVER_BUDGET:
+                refusal = REFUSAL_MAX_DELETIONS;
                 r = asprintf(&reason, "over --max-deletions (%u) this pass", o->max_deletions) < 0 ? -ENOMEM
                                                                                                    : 0;
                 break;
@@ -700,7 +737,7 @@ static int pod_emit(Builder *b, const Snapshot *s, const Options *o, const Pod *
         }
         if (r < 0)
                 return r;
-        return pod_skip(b, s, o, pod, reason);
+        return pod_skip(b, s, o, pod, refusal, reason);
 }
 
 static int compare_names(const void *a, const void *b) {
@@ -738,9 +775,9 @@ static int invalid_names_emit(Builder *b, const Snapshot *s, const Options *o) {
                         else
                                 r = plan_join_path(o->pod_logs_dir, names[i] ?: "", &target);
                         if (r >= 0)
-                                r = action_add(
+                                r = refusal_add(
                                         b,
-                                        ACTION_SKIP_POD,
+                                        REFUSAL_NOT_A_POD,
                                         "",
                                         target,
                                         pass == 0
@@ -780,9 +817,9 @@ static int actions_build(Builder *b, const Snapshot *s, const Options *o, Pod *p
 
                         r = pod_dir_path(o, o->reap_pod_uid, &target);
                         if (r >= 0)
-                                r = action_add(
+                                r = refusal_add(
                                         b,
-                                        ACTION_SKIP_POD,
+                                        REFUSAL_OTHER,
                                         o->reap_pod_uid,
                                         target,
                                         pod ? "nothing of this pod among the --only kinds"

@@ -32,14 +32,30 @@ typedef enum ActionResult {
         RESULT_SKIPPED, /* its precondition no longer held when it was its turn */
 } ActionResult;
 
+/* Why a pod's leftovers stay (skip-pod), as the metrics and check count it; the reason text says it
+ * in words. */
+typedef enum RefusalReason {
+        REFUSAL_NONE, /* not a refusal */
+        REFUSAL_MOUNTED,
+        REFUSAL_GRACE,
+        REFUSAL_BREAKER,
+        REFUSAL_MAX_DELETIONS,
+        REFUSAL_LIVE,      /* reap-pod of a live pod */
+        REFUSAL_PROCESSES, /* its cgroup holds processes and cgroups are not in --only */
+        REFUSAL_NOT_A_POD, /* a name under pods/ or the log dir that is no pod's */
+        REFUSAL_OTHER,     /* reap-pod: nothing of the pod (among --only) on the node */
+        _REFUSAL_MAX,
+} RefusalReason;
+
 typedef struct Action {
         ActionKind kind;
         char uid[CGFS_UID_MAX + 1]; /* "" where no pod is involved */
         char *target;               /* pod dir path, cgroup path, log dir, container id, ... */
         char *reason;               /* one line, in the field's words */
         ActionResult result;
-        char *error;   /* when failed/skipped at act time */
-        bool pod_gone; /* runtime GC of a gone pod: acted on only while no sandbox of uid exists */
+        char *error;           /* when failed/skipped at act time */
+        bool pod_gone;         /* runtime GC of a gone pod: acted on only while no sandbox of uid exists */
+        RefusalReason refusal; /* skip-pod: why */
 } Action;
 
 /* What image GC found (DESIGN §1, images), for the report, the metrics and check. */
@@ -76,3 +92,6 @@ void plan_done(Plan *p);
 bool action_kind_is_runtime_gc(ActionKind k);
 const char *action_kind_to_string(ActionKind k);     /* "remove-pod-dir", ... as in DESIGN §4 */
 const char *action_result_to_string(ActionResult r); /* "planned", "done", "failed", "skipped" */
+/* "mounted", "grace", "breaker", "max-deletions", "live", "processes", "not-a-pod", "other"; NULL
+ * for REFUSAL_NONE. */
+const char *refusal_to_string(RefusalReason r);

@@ -626,8 +626,9 @@ static Action run_actions[10];
 static Plan run_plan(void) {
         size_t n = 0;
 
-        run_actions[n++] =
+        run_actions[n] =
                 act(ACTION_SKIP_POD, "", PODS "lost+found", "not a pod uid: kept", RESULT_PLANNED, NULL);
+        run_actions[n++].refusal = REFUSAL_NOT_A_POD;
         run_actions[n++] =
                 act(ACTION_DESTROY_CGROUP,
                     UID_A,
@@ -650,8 +651,10 @@ static Plan run_plan(void) {
                     REASON_MOUNTED,
                     RESULT_DONE,
                     NULL);
-        run_actions[n++] = act(ACTION_SKIP_POD, UID_B, PODS UID_B, REASON_MOUNTED, RESULT_PLANNED, NULL);
-        run_actions[n++] = act(ACTION_SKIP_POD, UID_C, PODS UID_C, REASON_GRACE, RESULT_PLANNED, NULL);
+        run_actions[n] = act(ACTION_SKIP_POD, UID_B, PODS UID_B, REASON_MOUNTED, RESULT_PLANNED, NULL);
+        run_actions[n++].refusal = REFUSAL_MOUNTED;
+        run_actions[n] = act(ACTION_SKIP_POD, UID_C, PODS UID_C, REASON_GRACE, RESULT_PLANNED, NULL);
+        run_actions[n++].refusal = REFUSAL_GRACE;
         run_actions[n++] =
                 act(ACTION_REMOVE_LOG_DIR,
                     UID_D,
@@ -1248,20 +1251,17 @@ static void test_refusal_classifier_edges(void **state) {
         (void) state;
         assert_null(metrics_refusal_reason(NULL));
         a.kind = ACTION_REMOVE_POD_DIR;
+        a.refusal = REFUSAL_MOUNTED;
         assert_null(metrics_refusal_reason(&a));
         a.kind = ACTION_SKIP_POD;
-        assert_string_equal(metrics_refusal_reason(&a), "other");
-        a.reason = NULL;
-        assert_string_equal(metrics_refusal_reason(&a), "other");
+        assert_string_equal(metrics_refusal_reason(&a), "mounted");
+        /* The verdict, not the words: a reason's text does not change it. */
         a.reason = (char *) "3 of 4 pod cgroups with processes look orphaned (more than 50%): ...";
-        assert_string_equal(metrics_refusal_reason(&a), "breaker");
-        /* Only the breaker's own shape: numbers where it has them. */
-        a.reason = (char *) "some of 4 pod cgroups with processes look orphaned";
+        assert_string_equal(metrics_refusal_reason(&a), "mounted");
+        /* A refusal built without one, or with a value out of range, is "other". */
+        a.refusal = REFUSAL_NONE;
         assert_string_equal(metrics_refusal_reason(&a), "other");
-        a.reason = (char *) "3 of many pod cgroups with processes look orphaned";
-        assert_string_equal(metrics_refusal_reason(&a), "other");
-        /* A prefix is a prefix: the same words later in a reason do not count. */
-        a.reason = (char *) "kept: volume still mounted";
+        a.refusal = _REFUSAL_MAX;
         assert_string_equal(metrics_refusal_reason(&a), "other");
 }
 
