@@ -51,6 +51,8 @@ E2E_TESTS    := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/e2e/test-*.c))
 E2E_SCRIPTS  := $(wildcard tests/e2e/*.t)
 TOOLS        := $(BUILD)/tests/e2e/podctl
 BENCHES      := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/bench/bench-*.c))
+# What the benches share (tests/bench/lib/): linked into each of them, not a bench itself.
+BENCH_HELPERS := $(wildcard tests/bench/lib/*.c)
 FUZZERS      := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
 TEST_HELPERS := $(wildcard tests/lib/*.c)
 
@@ -96,6 +98,9 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) -MMD -MP $(ALL_LDFLAGS) \
 		-o $@ $< $(TEST_HELPERS) $(LIB) $(LIBS) $(TEST_LIBS)
+
+$(BENCHES): TEST_HELPERS += $(BENCH_HELPERS)
+$(BENCHES): $(BENCH_HELPERS)
 
 tests: $(PROG) $(UNIT_TESTS) $(KERNEL_TESTS) $(E2E_TESTS) $(BENCHES) $(TOOLS)
 

@@ -30,38 +30,23 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cri/cri.h"
+#include "tests/bench/lib/bench-util.h"
 #include "util/macro.h"
-#include "util/parse.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define NAMESPACE "podreaper-bench-reaper"
-#define MAX_RUNS 63
 #define MAX_HIERARCHIES 32
-#define MAX_KUBEPODS (2 * MAX_RUNS)
+#define MAX_KUBEPODS (2 * BENCH_MAX_RUNS)
 #define RSS_TARGET_KIB 8192L
-
-/* What a measured process cost, as the spawner reports it over its pipe. */
-typedef struct Usage {
-        int status; /* wait status */
-        double wall_ms;
-        double user_ms;
-        double sys_ms;
-        long rss_kib;
-} Usage;
 
 typedef struct Node {
         char *dir; /* kubelet/pods, pods-logs, containers-logs, state */
@@ -72,97 +57,18 @@ typedef struct Leftovers {
         size_t pod_dirs, log_dirs, pod_cgroups;
 } Leftovers;
 
-static const char *self, *endpoint, *ctd_sock, *podreaper, *podctl, *work_dir;
+static const char *endpoint, *ctd_sock, *podreaper, *podctl, *work_dir;
 static char *hierarchies[MAX_HIERARCHIES]; /* every cgroup hierarchy, once each */
 static size_t n_hierarchies;
 static char kubepods_made[MAX_KUBEPODS][64]; /* to remove at the end */
 static size_t n_kubepods_made;
 static bool live_pods_made;
-static volatile sig_atomic_t interrupted;
-static volatile pid_t measured_pid; /* the spawner running now, ended on a signal */
 
 static void cleanup(void);
-
-static _printf_(1, 2) _Noreturn void fail(const char *format, ...) {
-        int saved_errno = errno; /* for %m */
-        va_list ap;
-
-        fflush(stdout);
-        fputs("bench-reaper: ", stderr);
-        errno = saved_errno;
-        va_start(ap, format);
-        vfprintf(stderr, format, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        cleanup();
-        exit(1);
-}
-
-static void on_signal(int sig) {
-        pid_t pid = measured_pid;
-
-        interrupted = sig;
-        if (pid > 0) { /* the spawner and what it runs: its own process group */
-                (void) kill(-pid, SIGKILL);
-                (void) kill(pid, SIGKILL);
-        }
-}
-
-static void check_interrupted(void) {
-        if (interrupted)
-                fail("interrupted by signal %d", (int) interrupted);
-}
-
-static double now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static double tv_ms(struct timeval tv) {
-        return tv.tv_sec * 1e3 + tv.tv_usec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-
-        return (x > y) - (x < y);
-}
-
-static double median(const double *v, unsigned n) {
-        double s[MAX_RUNS * MAX_RUNS];
-
-        memcpy(s, v, n * sizeof(double));
-        qsort(s, n, sizeof(double), cmp_double);
-        return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
 
 static char *mfree_str(char *p) {
         free(p);
         return NULL;
-}
-
-static char *xasprintf(const char *format, ...) _printf_(1, 2);
-static char *xasprintf(const char *format, ...) {
-        va_list ap;
-        char *s;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(&s, format, ap);
-        va_end(ap);
-        if (r < 0)
-                fail("out of memory");
-        return s;
-}
-
-static void random_uuid(char ret[static 37]) {
-        _cleanup_close_ int fd = open("/proc/sys/kernel/random/uuid", O_RDONLY | O_CLOEXEC);
-
-        if (fd < 0 || read(fd, ret, 36) != 36)
-                fail("cannot read /proc/sys/kernel/random/uuid: %m");
-        ret[36] = '\0';
 }
 
 /* A container id as containerd names a container's cgroup: 64 hex digits. */
@@ -171,7 +77,7 @@ static void random_container_id(char ret[static 65]) {
         size_t k = 0;
 
         while (k < 64) {
-                random_uuid(uuid);
+                bench_random_uuid(uuid);
                 for (const char *p = uuid; *p && k < 64; p++)
                         if (*p != '-')
                                 ret[k++] = *p;
@@ -181,142 +87,12 @@ static void random_container_id(char ret[static 65]) {
 
 /* ---- processes ----------------------------------------------------------------------------------- */
 
-/* Spawner mode: runs argv in a child of this fresh, small process and writes its Usage to fd 3. */
-static int spawn_mode(char *argv[]) {
-        Usage u = {};
-        struct rusage ru;
-        double start;
-        pid_t pid;
-
-        if (fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
-                return 1;
-        start = now_ms();
-        pid = fork();
-        if (pid < 0)
-                return 1;
-        if (pid == 0) {
-                execvp(argv[0], argv);
-                _exit(127);
-        }
-        if (wait4(pid, &u.status, 0, &ru) < 0)
-                return 1;
-        u.wall_ms = now_ms() - start;
-        u.user_ms = tv_ms(ru.ru_utime);
-        u.sys_ms = tv_ms(ru.ru_stime);
-        u.rss_kib = ru.ru_maxrss;
-        return write(3, &u, sizeof(u)) == (ssize_t) sizeof(u) ? 0 : 1;
-}
-
-/* Runs argv through the spawner with stdout and stderr on out_fd; returns what it cost and how
- * it ended (the caller decides whether that was a failure). */
-static Usage measure(char *const argv[], int out_fd) {
-        _cleanup_close_ int rfd = -EBADF;
-        _cleanup_free_ char **sargv = NULL;
-        size_t n = 0;
-        int p[2], status = 0;
-        Usage u;
-        ssize_t got;
-        pid_t pid;
-
-        while (argv[n])
-                n++;
-        sargv = calloc(n + 3, sizeof(char *));
-        if (!sargv)
-                fail("out of memory");
-        sargv[0] = (char *) self;
-        sargv[1] = (char *) "--spawn";
-        memcpy(sargv + 2, argv, n * sizeof(char *));
-
-        if (pipe2(p, O_CLOEXEC) < 0)
-                fail("pipe2: %m");
-        rfd = p[0];
-        fflush(stdout);
-        fflush(stderr);
-        pid = fork();
-        if (pid < 0)
-                fail("fork: %m");
-        if (pid == 0) {
-                (void) setpgid(0, 0);
-                if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(out_fd, STDERR_FILENO) < 0)
-                        _exit(127);
-                if (p[1] == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(p[1], 3) < 0)
-                        _exit(127);
-                execv(self, sargv);
-                _exit(127);
-        }
-        measured_pid = pid;
-        close(p[1]);
-        do
-                got = read(rfd, &u, sizeof(u));
-        while (got < 0 && errno == EINTR && !interrupted);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        measured_pid = 0;
-        check_interrupted();
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got != (ssize_t) sizeof(u))
-                fail("spawner for %s failed (status 0x%x)", argv[0], status);
-        return u;
-}
-
-static const char *exit_string(int status) {
-        static char buf[32];
-
-        if (WIFEXITED(status))
-                snprintf(buf, sizeof(buf), "exit %d", WEXITSTATUS(status));
-        else
-                snprintf(buf, sizeof(buf), "signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
-        return buf;
-}
-
-static int memfd_new(void) {
-        int fd = memfd_create("bench-reaper-out", MFD_CLOEXEC);
-
-        if (fd < 0)
-                fail("memfd_create: %m");
-        return fd;
-}
-
-static char *memfd_read(int fd) {
-        off_t size = lseek(fd, 0, SEEK_END);
-        char *buf;
-
-        if (size < 0 || !(buf = calloc(1, size + 1)))
-                fail("reading the output: %m");
-        if (pread(fd, buf, size, 0) != size)
-                fail("reading the output: %m");
-        return buf;
-}
-
-/* The last non-empty line of s, without its newline, for the figures. */
-static char *last_line(const char *s) {
-        const char *end = s + strlen(s), *start;
-
-        while (end > s && end[-1] == '\n')
-                end--;
-        start = end;
-        while (start > s && start[-1] != '\n')
-                start--;
-        return strndup(start, end - start) ?: xasprintf("%s", "");
-}
-
-static size_t count_lines(const char *s) {
-        size_t n = 0;
-
-        for (; *s; s++)
-                n += *s == '\n';
-        return n;
-}
-
 /* Runs argv unmeasured, quietly, and waits; fails unless it exits 0. */
 static void run_quiet(char *const argv[]) {
         int status;
         pid_t pid;
 
-        fflush(stdout);
-        fflush(stderr);
-        pid = fork();
-        if (pid < 0)
-                fail("fork: %m");
+        pid = bench_fork();
         if (pid == 0) {
                 int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
@@ -327,9 +103,9 @@ static void run_quiet(char *const argv[]) {
         }
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
-                        fail("waitpid: %m");
+                        bench_fail("waitpid: %m");
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                fail("%s %s failed (%s)", argv[0], argv[1] ?: "", exit_string(status));
+                bench_fail("%s %s failed (%s)", argv[0], argv[1] ?: "", bench_exit_string(status));
 }
 
 static void rm_rf(const char *path) {
@@ -340,13 +116,13 @@ static void rm_rf(const char *path) {
 /* ---- nodes --------------------------------------------------------------------------------------- */
 
 static void mkdir_p(const char *path) {
-        _cleanup_free_ char *p = xasprintf("%s", path);
+        _cleanup_free_ char *p = bench_asprintf("%s", path);
 
         for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
                 if (s)
                         *s = '\0';
                 if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        fail("mkdir %s: %m", p);
+                        bench_fail("mkdir %s: %m", p);
                 if (!s)
                         return;
                 *s = '/';
@@ -358,7 +134,7 @@ static void write_file(const char *path, const char *content) {
         size_t n = strlen(content);
 
         if (fd < 0 || write(fd, content, n) != (ssize_t) n)
-                fail("write %s: %m", path);
+                bench_fail("write %s: %m", path);
 }
 
 /* Every cgroup hierarchy (a directory below /sys/fs/cgroup with a cgroup.procs), once each: a
@@ -369,7 +145,7 @@ static void hierarchies_find(void) {
         struct dirent *de;
 
         if (!d)
-                fail("%s: %m", CGROUP_ROOT);
+                bench_fail("%s: %m", CGROUP_ROOT);
         while ((de = readdir(d))) {
                 _cleanup_free_ char *h = NULL, *procs = NULL;
                 struct stat st;
@@ -377,8 +153,8 @@ static void hierarchies_find(void) {
 
                 if (de->d_name[0] == '.')
                         continue;
-                h = xasprintf("%s/%s", CGROUP_ROOT, de->d_name);
-                procs = xasprintf("%s/cgroup.procs", h);
+                h = bench_asprintf("%s/%s", CGROUP_ROOT, de->d_name);
+                procs = bench_asprintf("%s/cgroup.procs", h);
                 if (stat(h, &st) < 0 || !S_ISDIR(st.st_mode) || access(procs, F_OK) < 0)
                         continue;
                 for (size_t i = 0; i < n_hierarchies; i++)
@@ -389,7 +165,7 @@ static void hierarchies_find(void) {
                 hierarchies[n_hierarchies++] = TAKE_PTR(h);
         }
         if (n_hierarchies == 0)
-                fail("no cgroup hierarchy below %s", CGROUP_ROOT);
+                bench_fail("no cgroup hierarchy below %s", CGROUP_ROOT);
 }
 
 /* Removes a cgroup tree bottom-up (rmdir only: the files are the kernel's); ENOENT is fine. */
@@ -405,7 +181,7 @@ static int cgroup_remove_tree(const char *path) {
 
                 if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                child = xasprintf("%s/%s", path, de->d_name);
+                child = bench_asprintf("%s/%s", path, de->d_name);
                 r = cgroup_remove_tree(child) ?: r;
         }
         if (rmdir(path) < 0 && errno != ENOENT)
@@ -414,15 +190,15 @@ static int cgroup_remove_tree(const char *path) {
 }
 
 static Node node_new(const char *name) {
-        Node n = {.dir = xasprintf("%s/%s", work_dir, name)};
+        Node n = {.dir = bench_asprintf("%s/%s", work_dir, name)};
 
         if (n_kubepods_made == MAX_KUBEPODS)
-                fail("too many nodes");
+                bench_fail("too many nodes");
         snprintf(n.kubepods, sizeof(n.kubepods), "kpreap%dn%zu", (int) getpid(), n_kubepods_made);
         memcpy(kubepods_made[n_kubepods_made++], n.kubepods, sizeof(n.kubepods));
         for (const char *sub = "kubelet/pods\0pods-logs\0containers-logs\0state\0"; *sub;
              sub += strlen(sub) + 1) {
-                _cleanup_free_ char *p = xasprintf("%s/%s", n.dir, sub);
+                _cleanup_free_ char *p = bench_asprintf("%s/%s", n.dir, sub);
 
                 mkdir_p(p);
         }
@@ -439,8 +215,9 @@ static void node_remove(Node *n) {
 /* What the kubelet leaves on disk for a pod (as tests/e2e/podreaper.t's make_pod_dir): the pod
  * dir and the pod log dir "<namespace>_<name>_<uid>" (the name is "pod-<uid>", as podctl's). */
 static void pod_dir_make(const Node *n, const char *namespace, const char *uid) {
-        _cleanup_free_ char *p = xasprintf("%s/kubelet/pods/%s", n->dir, uid);
-        _cleanup_free_ char *logs = xasprintf("%s/pods-logs/%s_pod-%s_%s/app", n->dir, namespace, uid, uid);
+        _cleanup_free_ char *p = bench_asprintf("%s/kubelet/pods/%s", n->dir, uid);
+        _cleanup_free_ char *logs =
+                bench_asprintf("%s/pods-logs/%s_pod-%s_%s/app", n->dir, namespace, uid, uid);
         static const char *const dirs[] = {
                 "volumes/kubernetes.io~empty-dir/cache",
                 "volumes/kubernetes.io~secret/token",
@@ -450,23 +227,23 @@ static void pod_dir_make(const Node *n, const char *namespace, const char *uid) 
         };
 
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                _cleanup_free_ char *d = xasprintf("%s/%s", p, dirs[i]);
+                _cleanup_free_ char *d = bench_asprintf("%s/%s", p, dirs[i]);
 
                 mkdir_p(d);
         }
         {
-                _cleanup_free_ char *f = xasprintf("%s/containers/app/0a1b2c3d", p);
+                _cleanup_free_ char *f = bench_asprintf("%s/containers/app/0a1b2c3d", p);
 
                 write_file(f, "0\n");
         }
         {
-                _cleanup_free_ char *f = xasprintf("%s/etc-hosts", p);
+                _cleanup_free_ char *f = bench_asprintf("%s/etc-hosts", p);
 
                 write_file(f, "127.0.0.1 localhost\n");
         }
         mkdir_p(logs);
         {
-                _cleanup_free_ char *f = xasprintf("%s/0.log", logs);
+                _cleanup_free_ char *f = bench_asprintf("%s/0.log", logs);
 
                 write_file(f, "log line\n");
         }
@@ -480,7 +257,7 @@ static void pod_cgroup_make(const Node *n, const char *uid) {
         random_container_id(id);
         for (size_t i = 0; i < n_hierarchies; i++) {
                 _cleanup_free_ char *p =
-                        xasprintf("%s/%s/besteffort/pod%s/%s", hierarchies[i], n->kubepods, uid, id);
+                        bench_asprintf("%s/%s/besteffort/pod%s/%s", hierarchies[i], n->kubepods, uid, id);
 
                 mkdir_p(p);
         }
@@ -494,7 +271,7 @@ static size_t count_entries(const char *path) {
         if (!d && errno == ENOENT)
                 return 0;
         if (!d)
-                fail("%s: %m", path);
+                bench_fail("%s: %m", path);
         while ((de = readdir(d)))
                 n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
         return n;
@@ -504,12 +281,12 @@ static size_t count_pod_cgroups(const Node *n) {
         size_t total = 0;
 
         for (size_t i = 0; i < n_hierarchies; i++) {
-                _cleanup_free_ char *p = xasprintf("%s/%s/besteffort", hierarchies[i], n->kubepods);
+                _cleanup_free_ char *p = bench_asprintf("%s/%s/besteffort", hierarchies[i], n->kubepods);
                 _cleanup_closedir_ DIR *d = opendir(p);
                 struct dirent *de;
 
                 if (!d && errno != ENOENT)
-                        fail("%s: %m", p);
+                        bench_fail("%s: %m", p);
                 while (d && (de = readdir(d)))
                         total += de->d_type == DT_DIR && strncmp(de->d_name, "pod", 3) == 0;
         }
@@ -517,8 +294,8 @@ static size_t count_pod_cgroups(const Node *n) {
 }
 
 static Leftovers node_leftovers(const Node *n) {
-        _cleanup_free_ char *pods = xasprintf("%s/kubelet/pods", n->dir);
-        _cleanup_free_ char *logs = xasprintf("%s/pods-logs", n->dir);
+        _cleanup_free_ char *pods = bench_asprintf("%s/kubelet/pods", n->dir);
+        _cleanup_free_ char *logs = bench_asprintf("%s/pods-logs", n->dir);
 
         return (Leftovers){
                 .pod_dirs = count_entries(pods),
@@ -531,49 +308,26 @@ static void node_sync(const Node *n) {
         _cleanup_close_ int fd = open(n->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         if (fd < 0 || syncfs(fd) < 0)
-                fail("syncfs %s: %m", n->dir);
+                bench_fail("syncfs %s: %m", n->dir);
 }
 
-/* podreaper COMMAND on the node, with the flags of tests/e2e/podreaper.t; argv is malloc'd. */
+/* podreaper COMMAND on the node, with the flags of tests/e2e/podreaper.t; free it with
+ * strv_free(). */
 static char **reaper_argv(const Node *n, const char *command, const char *grace, const char *output) {
-        char **argv = calloc(24, sizeof(char *));
-        size_t k = 0;
+        const char *const extra[] = {
+                "--cgroup-driver",
+                "cgroupfs",
+                "--orphan-grace",
+                grace,
+                output ? "--output" : NULL,
+                output,
+                NULL,
+        };
 
-        if (!argv)
-                fail("out of memory");
-        argv[k++] = (char *) podreaper;
-        argv[k++] = (char *) command;
-        argv[k++] = (char *) "--root-dir";
-        argv[k++] = xasprintf("%s/kubelet", n->dir);
-        argv[k++] = (char *) "--pod-logs-dir";
-        argv[k++] = xasprintf("%s/pods-logs", n->dir);
-        argv[k++] = (char *) "--container-logs-dir";
-        argv[k++] = xasprintf("%s/containers-logs", n->dir);
-        argv[k++] = (char *) "--state-dir";
-        argv[k++] = xasprintf("%s/state", n->dir);
-        argv[k++] = (char *) "--kubepods-cgroup";
-        argv[k++] = (char *) n->kubepods;
-        argv[k++] = (char *) "--cgroup-driver";
-        argv[k++] = (char *) "cgroupfs";
-        argv[k++] = (char *) "--container-runtime-endpoint";
-        argv[k++] = (char *) endpoint;
-        argv[k++] = (char *) "--orphan-grace";
-        argv[k++] = (char *) grace;
-        argv[k++] = (char *) "--require-kubelet=false";
-        if (output) {
-                argv[k++] = (char *) "--output";
-                argv[k++] = (char *) output;
-        }
-        return argv;
+        return bench_reaper_argv(podreaper, n->dir, n->kubepods, command, extra);
 }
 
-static void reaper_argv_free(char **argv) {
-        for (size_t i = 3; i <= 9; i += 2)
-                free(argv[i]);
-        free(argv);
-}
-
-static void print_usage_line(const char *what, const Usage *u) {
+static void print_usage_line(const char *what, const BenchUsage *u) {
         printf("%-44s wall %8.1f ms   CPU %8.1f ms (user %7.1f + sys %7.1f)   peak RSS %6ld KiB\n",
                what,
                u->wall_ms,
@@ -587,9 +341,8 @@ static void print_usage_line(const char *what, const Usage *u) {
 
 /* Removes every sandbox of this bench (with its containers) from the runtime. */
 static void live_pods_remove(void) {
-        static const CriBatchOp ops[] = {CRI_BATCH_STOP_POD_SANDBOX, CRI_BATCH_REMOVE_POD_SANDBOX};
         const char *const selector[] = {"io.kubernetes.pod.namespace", NAMESPACE, NULL};
-        _cleanup_free_ CriBatchCall *calls = NULL;
+        _cleanup_free_ const char **ids = NULL;
         CriPodSandboxList l = {};
         CriClient *c = NULL;
         CriStatus st = {};
@@ -607,20 +360,11 @@ static void live_pods_remove(void) {
                 cri_client_free(c);
                 return;
         }
-        calls = calloc(l.n ?: 1, sizeof(CriBatchCall));
-        for (size_t k = 0; calls && k < ELEMENTSOF(ops); k++) {
-                for (size_t i = 0; i < l.n; i++)
-                        calls[i] = (CriBatchCall){.op = ops[k], .id = l.items[i].id};
-                (void) cri_batch_run(c, calls, l.n);
-                for (size_t i = 0; i < l.n; i++)
-                        if (calls[i].result < 0 && calls[i].result != -ENOENT)
-                                fprintf(stderr,
-                                        "bench-reaper: cleanup: %s sandbox %s: %s\n",
-                                        k == 0 ? "stop" : "remove",
-                                        l.items[i].id,
-                                        calls[i].status.message ?: strerror(-calls[i].result));
-                cri_batch_done(calls, l.n);
-        }
+        ids = calloc(l.n ?: 1, sizeof(char *));
+        for (size_t i = 0; ids && i < l.n; i++)
+                ids[i] = l.items[i].id;
+        if (ids)
+                bench_sandboxes_remove(c, ids, l.n);
         cri_pod_sandbox_list_done(&l);
         cri_client_free(c);
 }
@@ -639,7 +383,7 @@ static size_t live_pods_count(void) {
                     &l,
                     &st) < 0) {
                 cri_client_free(c);
-                fail("ListPodSandbox: %s", st.message ?: "failed");
+                bench_fail("ListPodSandbox: %s", st.message ?: "failed");
         }
         ready = l.n;
         cri_status_done(&st);
@@ -660,15 +404,15 @@ static void live_pods_run(const Node *n, char (*uids)[37], size_t n_pods, unsign
                 int status;
                 pid_t pid;
 
-                check_interrupted();
+                bench_check_interrupted();
                 if (next < n_pods && running < workers && !failed) {
-                        _cleanup_free_ char *name = xasprintf("pod-%s", uids[next]);
+                        _cleanup_free_ char *name = bench_asprintf("pod-%s", uids[next]);
                         _cleanup_free_ char *logs =
-                                xasprintf("%s/pods-logs/%s_%s_%s", n->dir, NAMESPACE, name, uids[next]);
+                                bench_asprintf("%s/pods-logs/%s_%s_%s", n->dir, NAMESPACE, name, uids[next]);
 
                         pid = fork();
                         if (pid < 0)
-                                fail("fork: %m");
+                                bench_fail("fork: %m");
                         if (pid == 0) {
                                 int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
@@ -695,14 +439,14 @@ static void live_pods_run(const Node *n, char (*uids)[37], size_t n_pods, unsign
                 if (pid < 0) {
                         if (errno == EINTR)
                                 continue;
-                        fail("wait: %m");
+                        bench_fail("wait: %m");
                 }
                 running--;
                 if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                         failed = true;
         }
         if (failed)
-                fail("podctl run-pod failed (see above)");
+                bench_fail("podctl run-pod failed (see above)");
 }
 
 static void bench_idle(unsigned n_pods, unsigned runs, unsigned workers) {
@@ -711,44 +455,45 @@ static void bench_idle(unsigned n_pods, unsigned runs, unsigned workers) {
         _cleanup_free_ char(*uids)[37] = calloc(n_pods ?: 1, 37);
         _cleanup_free_ char *ours_out = NULL, *ctr_out = NULL, *summary = NULL;
         _cleanup_close_ int devnull = -EBADF;
-        double wall[N_TOOLS][MAX_RUNS], cpu[N_TOOLS][MAX_RUNS], rss[N_TOOLS][MAX_RUNS], med_cpu[N_TOOLS];
+        double wall[N_TOOLS][BENCH_MAX_RUNS], cpu[N_TOOLS][BENCH_MAX_RUNS], rss[N_TOOLS][BENCH_MAX_RUNS],
+                med_cpu[N_TOOLS];
         long max_rss[N_TOOLS] = {};
         const char *kubepods = getenv("PODREAPER_TEST_KUBEPODS");
         Node n = {};
         double start;
         char **ours, **ours_json;
-        Usage u;
+        BenchUsage u;
 
         if (!uids)
-                fail("out of memory");
+                bench_fail("out of memory");
         if (!kubepods || strlen(kubepods) >= sizeof(n.kubepods))
-                fail("PODREAPER_TEST_KUBEPODS not set or too long");
+                bench_fail("PODREAPER_TEST_KUBEPODS not set or too long");
         /* The live pods' cgroups go where the runtime's test setup allows them (with-containerd.sh
          * removes that tree); the node dir is ours. */
-        n.dir = xasprintf("%s/idle", work_dir);
+        n.dir = bench_asprintf("%s/idle", work_dir);
         snprintf(n.kubepods, sizeof(n.kubepods), "%s", kubepods);
         mkdir_p(n.dir);
         for (const char *sub = "kubelet/pods\0pods-logs\0containers-logs\0state\0"; *sub;
              sub += strlen(sub) + 1) {
-                _cleanup_free_ char *p = xasprintf("%s/%s", n.dir, sub);
+                _cleanup_free_ char *p = bench_asprintf("%s/%s", n.dir, sub);
 
                 mkdir_p(p);
         }
 
-        start = now_ms();
+        start = bench_now_ms();
         for (unsigned i = 0; i < n_pods; i++) {
-                random_uuid(uids[i]);
+                bench_random_uuid(uids[i]);
                 pod_dir_make(&n, NAMESPACE, uids[i]);
         }
         live_pods_run(&n, uids, n_pods, workers);
         if (live_pods_count() != n_pods)
-                fail("%zu of %u sandboxes ready", live_pods_count(), n_pods);
+                bench_fail("%zu of %u sandboxes ready", live_pods_count(), n_pods);
         printf("idle pass: %u live pods (sandbox + running container each, podctl run-pod in %u workers: "
                "%.1f s), "
                "%u runs each, order alternating\n",
                n_pods,
                workers,
-               (now_ms() - start) / 1e3,
+               (bench_now_ms() - start) / 1e3,
                runs);
 
         ours = reaper_argv(&n, "run", "10m", NULL);
@@ -767,36 +512,38 @@ static void bench_idle(unsigned n_pods, unsigned runs, unsigned workers) {
         /* One unmeasured run each: warms the page cache for both binaries (and gives podreaper its
          * state file), and shows what each saw. */
         {
-                _cleanup_close_ int fd = memfd_new();
+                _cleanup_close_ int fd = bench_memfd_new();
 
-                u = measure(ours_json, fd);
-                ours_out = memfd_read(fd);
+                u = bench_measure(ours_json, fd, fd);
+                ours_out = bench_memfd_read(fd);
                 if (!WIFEXITED(u.status) || WEXITSTATUS(u.status) != 0)
-                        fail("podreaper run failed (%s): %s", exit_string(u.status), ours_out);
+                        bench_fail("podreaper run failed (%s): %s", bench_exit_string(u.status), ours_out);
                 if (!strstr(ours_out, "\"runtime\":{\"ok\":true}") || !strstr(ours_out, "\"actions\":[]"))
-                        fail("podreaper run: runtime not read, or something to do on an idle node: %s",
-                             ours_out);
-                summary = last_line(ours_out);
+                        bench_fail(
+                                "podreaper run: runtime not read, or something to do on an idle node: %s",
+                                ours_out);
+                summary = bench_last_line(ours_out);
         }
         {
-                _cleanup_close_ int fd = memfd_new();
+                _cleanup_close_ int fd = bench_memfd_new();
 
-                u = measure(ctr, fd);
-                ctr_out = memfd_read(fd);
+                u = bench_measure(ctr, fd, fd);
+                ctr_out = bench_memfd_read(fd);
                 if (!WIFEXITED(u.status) || WEXITSTATUS(u.status) != 0)
-                        fail("ctr failed (%s): %s", exit_string(u.status), ctr_out);
-                if (count_lines(ctr_out) < 2 * (size_t) n_pods + 1)
-                        fail("ctr listed %zu lines, expected a header and >= %u containers",
-                             count_lines(ctr_out),
-                             2 * n_pods);
+                        bench_fail("ctr failed (%s): %s", bench_exit_string(u.status), ctr_out);
+                if (bench_count_lines(ctr_out) < 2 * (size_t) n_pods + 1)
+                        bench_fail(
+                                "ctr listed %zu lines, expected a header and >= %u containers",
+                                bench_count_lines(ctr_out),
+                                2 * n_pods);
         }
         printf("idle pass: podreaper's JSON report: %s\n", strstr(summary, "\"summary\"") ?: summary);
-        printf("idle pass: ctr listed %zu containers\n", count_lines(ctr_out) - 1);
+        printf("idle pass: ctr listed %zu containers\n", bench_count_lines(ctr_out) - 1);
 
         devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
         if (devnull < 0)
-                fail("/dev/null: %m");
-        u = measure((char *const[]){(char *) "/bin/true", NULL}, devnull);
+                bench_fail("/dev/null: %m");
+        u = bench_measure((char *const[]){(char *) "/bin/true", NULL}, devnull, devnull);
         print_usage_line("idle pass /bin/true (the floor)", &u);
 
         for (unsigned run = 0; run < runs; run++)
@@ -804,31 +551,31 @@ static void bench_idle(unsigned n_pods, unsigned runs, unsigned workers) {
                         unsigned tool = (k + run) % N_TOOLS;
                         _cleanup_free_ char *what = NULL;
 
-                        u = measure(tool == TOOL_OURS ? ours : ctr, devnull);
+                        u = bench_measure(tool == TOOL_OURS ? ours : ctr, devnull, devnull);
                         if (!WIFEXITED(u.status) || WEXITSTATUS(u.status) != 0)
-                                fail("%s failed (%s)", tool_names[tool], exit_string(u.status));
+                                bench_fail("%s failed (%s)", tool_names[tool], bench_exit_string(u.status));
                         wall[tool][run] = u.wall_ms;
                         cpu[tool][run] = u.user_ms + u.sys_ms;
                         rss[tool][run] = u.rss_kib;
                         max_rss[tool] = MAX(max_rss[tool], u.rss_kib);
-                        what = xasprintf("idle pass run %u/%u %s", run + 1, runs, tool_names[tool]);
+                        what = bench_asprintf("idle pass run %u/%u %s", run + 1, runs, tool_names[tool]);
                         print_usage_line(what, &u);
                 }
 
         for (unsigned tool = 0; tool < N_TOOLS; tool++) {
-                med_cpu[tool] = median(cpu[tool], runs);
+                med_cpu[tool] = bench_median(cpu[tool], runs);
                 printf("idle pass %-18s median: wall %7.1f ms   CPU %7.1f ms   peak RSS %6.0f KiB (max "
                        "%ld)\n",
                        tool_names[tool],
-                       median(wall[tool], runs),
+                       bench_median(wall[tool], runs),
                        med_cpu[tool],
-                       median(rss[tool], runs),
+                       bench_median(rss[tool], runs),
                        max_rss[tool]);
         }
         printf("idle pass ratio ctr / podreaper: wall %.2fx, CPU %.2fx, peak RSS %.2fx\n",
-               median(wall[TOOL_CTR], runs) / median(wall[TOOL_OURS], runs),
+               bench_median(wall[TOOL_CTR], runs) / bench_median(wall[TOOL_OURS], runs),
                med_cpu[TOOL_CTR] / med_cpu[TOOL_OURS],
-               median(rss[TOOL_CTR], runs) / median(rss[TOOL_OURS], runs));
+               bench_median(rss[TOOL_CTR], runs) / bench_median(rss[TOOL_OURS], runs));
         printf("idle pass target CPU below ctr's (%.1f < %.1f ms): %s\n",
                med_cpu[TOOL_OURS],
                med_cpu[TOOL_CTR],
@@ -840,16 +587,19 @@ static void bench_idle(unsigned n_pods, unsigned runs, unsigned workers) {
 
         /* Nothing live touched. */
         if (live_pods_count() != n_pods)
-                fail("after the idle passes: %zu of %u sandboxes ready", live_pods_count(), n_pods);
+                bench_fail("after the idle passes: %zu of %u sandboxes ready", live_pods_count(), n_pods);
         {
-                _cleanup_free_ char *pods = xasprintf("%s/kubelet/pods", n.dir);
+                _cleanup_free_ char *pods = bench_asprintf("%s/kubelet/pods", n.dir);
 
                 if (count_entries(pods) != n_pods)
-                        fail("after the idle passes: %zu of %u pod dirs left", count_entries(pods), n_pods);
+                        bench_fail(
+                                "after the idle passes: %zu of %u pod dirs left",
+                                count_entries(pods),
+                                n_pods);
         }
         fflush(stdout);
-        reaper_argv_free(ours);
-        reaper_argv_free(ours_json);
+        strv_free(ours);
+        strv_free(ours_json);
         live_pods_remove();
         node_remove(&n);
 }
@@ -866,26 +616,26 @@ static const char cron_script[] = "node=$1 kp=$2; shift 2\n"
                                   "for d in \"$node\"/pods-logs/*; do rm -rf \"$d\"; done\n";
 
 static Node orphan_node_make(const char *name, unsigned n_orphans, double *ret_ms) {
-        double start = now_ms();
+        double start = bench_now_ms();
         Node n = node_new(name);
 
         for (unsigned i = 0; i < n_orphans; i++) {
                 char uid[37];
 
                 if (i % 256 == 0)
-                        check_interrupted();
-                random_uuid(uid);
+                        bench_check_interrupted();
+                bench_random_uuid(uid);
                 pod_dir_make(&n, "default", uid);
                 pod_cgroup_make(&n, uid);
         }
         node_sync(&n);
-        *ret_ms = now_ms() - start;
+        *ret_ms = bench_now_ms() - start;
         return n;
 }
 
 static void node_cgroups_remove(const Node *n) {
         for (size_t i = 0; i < n_hierarchies; i++) {
-                _cleanup_free_ char *p = xasprintf("%s/%s", hierarchies[i], n->kubepods);
+                _cleanup_free_ char *p = bench_asprintf("%s/%s", hierarchies[i], n->kubepods);
                 int r = cgroup_remove_tree(p);
 
                 if (r < 0)
@@ -906,8 +656,8 @@ static bool print_leftovers(const char *what, const Leftovers *l) {
 }
 
 static void bench_reap(unsigned n_orphans, unsigned plan_runs, unsigned runs) {
-        double plan_ms[MAX_RUNS * MAX_RUNS], reap_ms[MAX_RUNS], cron_ms[MAX_RUNS];
-        double plan_cpu[MAX_RUNS * MAX_RUNS], reap_cpu[MAX_RUNS], cron_cpu[MAX_RUNS];
+        double plan_ms[BENCH_MAX_RUNS * BENCH_MAX_RUNS], reap_ms[BENCH_MAX_RUNS], cron_ms[BENCH_MAX_RUNS];
+        double plan_cpu[BENCH_MAX_RUNS * BENCH_MAX_RUNS], reap_cpu[BENCH_MAX_RUNS], cron_cpu[BENCH_MAX_RUNS];
         long plan_rss = 0, reap_rss = 0;
         unsigned n_plans = 0;
         bool clean = true;
@@ -924,13 +674,14 @@ static void bench_reap(unsigned n_orphans, unsigned plan_runs, unsigned runs) {
         for (unsigned run = 0; run < runs; run++)
                 for (unsigned k = 0; k < 2; k++) {
                         bool ours = (k + run) % 2 == 0;
-                        _cleanup_free_ char *name = xasprintf("reap%u-%s", run, ours ? "podreaper" : "cron");
+                        _cleanup_free_ char *name =
+                                bench_asprintf("reap%u-%s", run, ours ? "podreaper" : "cron");
                         _cleanup_free_ char *what = NULL;
-                        _cleanup_close_ int out = memfd_new();
+                        _cleanup_close_ int out = bench_memfd_new();
                         double build_ms;
                         Leftovers l;
                         Node n;
-                        Usage u;
+                        BenchUsage u;
 
                         n = orphan_node_make(name, n_orphans, &build_ms);
                         printf("reap run %u/%u: node for %s built in %.1f s\n",
@@ -944,20 +695,21 @@ static void bench_reap(unsigned n_orphans, unsigned plan_runs, unsigned runs) {
                                 _cleanup_free_ char *output = NULL, *last = NULL;
 
                                 for (unsigned p = 0; p < plan_runs; p++) {
-                                        _cleanup_close_ int fd = memfd_new();
+                                        _cleanup_close_ int fd = bench_memfd_new();
 
-                                        u = measure(plan, fd);
+                                        u = bench_measure(plan, fd, fd);
                                         if (!WIFEXITED(u.status) || WEXITSTATUS(u.status) != 0) {
-                                                _cleanup_free_ char *o = memfd_read(fd);
+                                                _cleanup_free_ char *o = bench_memfd_read(fd);
 
-                                                fail("podreaper plan failed (%s): %s",
-                                                     exit_string(u.status),
-                                                     o);
+                                                bench_fail(
+                                                        "podreaper plan failed (%s): %s",
+                                                        bench_exit_string(u.status),
+                                                        o);
                                         }
                                         plan_ms[n_plans] = u.wall_ms;
                                         plan_cpu[n_plans++] = u.user_ms + u.sys_ms;
                                         plan_rss = MAX(plan_rss, u.rss_kib);
-                                        what = xasprintf(
+                                        what = bench_asprintf(
                                                 "reap run %u/%u podreaper plan %u/%u",
                                                 run + 1,
                                                 runs,
@@ -966,8 +718,8 @@ static void bench_reap(unsigned n_orphans, unsigned plan_runs, unsigned runs) {
                                         print_usage_line(what, &u);
                                         what = mfree_str(what);
                                         if (p == 0) {
-                                                _cleanup_free_ char *o = memfd_read(fd);
-                                                _cleanup_free_ char *s = last_line(o);
+                                                _cleanup_free_ char *o = bench_memfd_read(fd);
+                                                _cleanup_free_ char *s = bench_last_line(o);
 
                                                 printf("reap run %u/%u podreaper plan says: %s\n",
                                                        run + 1,
@@ -978,32 +730,34 @@ static void bench_reap(unsigned n_orphans, unsigned plan_runs, unsigned runs) {
                                 l = node_leftovers(&n);
                                 if (l.pod_dirs != n_orphans || l.log_dirs != n_orphans ||
                                     l.pod_cgroups != n_orphans * n_hierarchies)
-                                        fail("podreaper plan changed the node: %zu pod dirs, %zu log dirs, "
-                                             "%zu pod "
-                                             "cgroups left",
-                                             l.pod_dirs,
-                                             l.log_dirs,
-                                             l.pod_cgroups);
+                                        bench_fail(
+                                                "podreaper plan changed the node: %zu pod dirs, %zu log "
+                                                "dirs, "
+                                                "%zu pod "
+                                                "cgroups left",
+                                                l.pod_dirs,
+                                                l.log_dirs,
+                                                l.pod_cgroups);
 
-                                u = measure(reap, out);
-                                output = memfd_read(out);
-                                last = last_line(output);
+                                u = bench_measure(reap, out, out);
+                                output = bench_memfd_read(out);
+                                last = bench_last_line(output);
                                 reap_ms[run] = u.wall_ms;
                                 reap_cpu[run] = u.user_ms + u.sys_ms;
                                 reap_rss = MAX(reap_rss, u.rss_kib);
-                                what = xasprintf(
+                                what = bench_asprintf(
                                         "reap run %u/%u podreaper run (%s)",
                                         run + 1,
                                         runs,
-                                        exit_string(u.status));
+                                        bench_exit_string(u.status));
                                 print_usage_line(what, &u);
                                 printf("reap run %u/%u podreaper run says: %s\n", run + 1, runs, last);
                                 if (!WIFEXITED(u.status) || WEXITSTATUS(u.status) != 0) {
                                         fprintf(stderr, "bench-reaper: podreaper run: %.4000s\n", output);
                                         clean = false;
                                 }
-                                reaper_argv_free(plan);
-                                reaper_argv_free(reap);
+                                strv_free(plan);
+                                strv_free(reap);
                         } else {
                                 char *argv[8 + MAX_HIERARCHIES] = {
                                         (char *) "/bin/bash",
@@ -1015,18 +769,18 @@ static void bench_reap(unsigned n_orphans, unsigned plan_runs, unsigned runs) {
                                 };
 
                                 memcpy(argv + 6, hierarchies, n_hierarchies * sizeof(char *));
-                                u = measure(argv, out);
+                                u = bench_measure(argv, out, out);
                                 cron_ms[run] = u.wall_ms;
                                 cron_cpu[run] = u.user_ms + u.sys_ms;
-                                what = xasprintf(
+                                what = bench_asprintf(
                                         "reap run %u/%u cron script (%s)",
                                         run + 1,
                                         runs,
-                                        exit_string(u.status));
+                                        bench_exit_string(u.status));
                                 print_usage_line(what, &u);
                                 if (lseek(out, 0, SEEK_END) > 0) {
-                                        _cleanup_free_ char *o = memfd_read(out);
-                                        _cleanup_free_ char *s = last_line(o);
+                                        _cleanup_free_ char *o = bench_memfd_read(out);
+                                        _cleanup_free_ char *s = bench_last_line(o);
 
                                         printf("reap run %u/%u cron script's last complaint: %s\n",
                                                run + 1,
@@ -1039,31 +793,31 @@ static void bench_reap(unsigned n_orphans, unsigned plan_runs, unsigned runs) {
                         fflush(stdout);
                         node_cgroups_remove(&n);
                         node_remove(&n);
-                        check_interrupted();
+                        bench_check_interrupted();
                 }
 
         printf("reap podreaper plan    median: wall %9.1f ms   CPU %9.1f ms   peak RSS %6ld KiB (%u runs)\n",
-               median(plan_ms, n_plans),
-               median(plan_cpu, n_plans),
+               bench_median(plan_ms, n_plans),
+               bench_median(plan_cpu, n_plans),
                plan_rss,
                n_plans);
         printf("reap podreaper run     median: wall %9.1f ms   CPU %9.1f ms   peak RSS %6ld KiB\n",
-               median(reap_ms, runs),
-               median(reap_cpu, runs),
+               bench_median(reap_ms, runs),
+               bench_median(reap_cpu, runs),
                reap_rss);
         printf("reap cron script       median: wall %9.1f ms   CPU %9.1f ms\n",
-               median(cron_ms, runs),
-               median(cron_cpu, runs));
+               bench_median(cron_ms, runs),
+               bench_median(cron_cpu, runs));
         printf("reap ratio cron / podreaper run: wall %.2fx, CPU %.2fx; per pod: podreaper %.3f ms, cron "
                "%.3f ms\n",
-               median(cron_ms, runs) / median(reap_ms, runs),
-               median(cron_cpu, runs) / median(reap_cpu, runs),
-               median(reap_ms, runs) / n_orphans,
-               median(cron_ms, runs) / n_orphans);
+               bench_median(cron_ms, runs) / bench_median(reap_ms, runs),
+               bench_median(cron_cpu, runs) / bench_median(reap_cpu, runs),
+               bench_median(reap_ms, runs) / n_orphans,
+               bench_median(cron_ms, runs) / n_orphans);
         printf("reap leftovers (must be none, both): %s\n", clean ? "none" : "LEFT BEHIND (see above)");
         fflush(stdout);
         if (!clean)
-                fail("the reap left something behind, or podreaper run failed");
+                bench_fail("the reap left something behind, or podreaper run failed");
 }
 
 /* ---- main ---------------------------------------------------------------------------------------- */
@@ -1091,18 +845,8 @@ static void cleanup(void) {
                 }
 }
 
-static unsigned parse_count(const char *option, const char *value, unsigned min, unsigned max) {
-        unsigned u;
-
-        if (!value || safe_atou(value, &u) < 0 || u < min || u > max) {
-                fprintf(stderr, "bench-reaper: %s wants a number in [%u, %u]\n", option, min, max);
-                exit(2);
-        }
-        return u;
-}
-
 static char *path_in(const char *dir, const char *name) {
-        _cleanup_free_ char *p = xasprintf("%s/%s", dir, name);
+        _cleanup_free_ char *p = bench_asprintf("%s/%s", dir, name);
         char *abs = realpath(p, NULL);
 
         if (!abs || access(abs, X_OK) < 0) {
@@ -1120,16 +864,16 @@ int main(int argc, char *argv[]) {
         unsigned live_pods = 110, idle_runs = 5, orphans = 5000, plan_runs = 3, reap_runs = 1, workers = 8;
         const char *e, *ctd_dir;
         _cleanup_free_ char *dir = NULL;
-        struct sigaction sa = {.sa_handler = on_signal};
 
-        self = argv[0];
+        bench_self = argv[0];
+        bench_cleanup = cleanup;
         if (argc >= 3 && strcmp(argv[1], "--spawn") == 0)
-                return spawn_mode(argv + 2);
+                return bench_spawn_mode(argv + 2);
 
         if ((e = getenv("BENCH_LIVE_PODS")))
-                live_pods = parse_count("BENCH_LIVE_PODS", e, 0, 1000);
+                live_pods = bench_parse_count("BENCH_LIVE_PODS", e, 0, 1000);
         if ((e = getenv("BENCH_ORPHANS")))
-                orphans = parse_count("BENCH_ORPHANS", e, 0, 30000);
+                orphans = bench_parse_count("BENCH_ORPHANS", e, 0, 30000);
         if (argc < 2 || argv[1][0] == '-') {
                 fprintf(stderr,
                         "usage: bench-reaper BUILD [--live-pods N] [--idle-runs N] [--orphans N] "
@@ -1141,24 +885,24 @@ int main(int argc, char *argv[]) {
                 const char *o = argv[i], *v = argv[i + 1];
 
                 if (strcmp(o, "--live-pods") == 0)
-                        live_pods = parse_count(o, v, 0, 1000);
+                        live_pods = bench_parse_count(o, v, 0, 1000);
                 else if (strcmp(o, "--idle-runs") == 0)
-                        idle_runs = parse_count(o, v, 1, MAX_RUNS);
+                        idle_runs = bench_parse_count(o, v, 1, BENCH_MAX_RUNS);
                 else if (strcmp(o, "--orphans") == 0)
-                        orphans = parse_count(o, v, 0, 30000);
+                        orphans = bench_parse_count(o, v, 0, 30000);
                 else if (strcmp(o, "--plan-runs") == 0)
-                        plan_runs = parse_count(o, v, 1, MAX_RUNS);
+                        plan_runs = bench_parse_count(o, v, 1, BENCH_MAX_RUNS);
                 else if (strcmp(o, "--reap-runs") == 0)
-                        reap_runs = parse_count(o, v, 1, MAX_RUNS);
+                        reap_runs = bench_parse_count(o, v, 1, BENCH_MAX_RUNS);
                 else if (strcmp(o, "--workers") == 0)
-                        workers = parse_count(o, v, 1, 64);
+                        workers = bench_parse_count(o, v, 1, 64);
                 else {
                         fprintf(stderr, "bench-reaper: unknown option %s\n", o);
                         return 2;
                 }
         }
 
-        endpoint = getenv("PODREAPER_TEST_CRI_ENDPOINT");
+        endpoint = bench_endpoint = getenv("PODREAPER_TEST_CRI_ENDPOINT");
         ctd_sock = getenv("CTD_SOCK");
         ctd_dir = getenv("PODREAPER_TEST_CTD_DIR");
         if (!endpoint || !ctd_sock || !ctd_dir) {
@@ -1171,15 +915,13 @@ int main(int argc, char *argv[]) {
         }
         podreaper = path_in(argv[1], "podreaper");
         podctl = path_in(argv[1], "tests/e2e/podctl");
-        dir = xasprintf("%s/bench-reaper.XXXXXX", ctd_dir);
+        dir = bench_asprintf("%s/bench-reaper.XXXXXX", ctd_dir);
         if (!mkdtemp(dir))
-                fail("mkdtemp %s: %m", dir);
+                bench_fail("mkdtemp %s: %m", dir);
         work_dir = dir;
         hierarchies_find();
 
-        sigemptyset(&sa.sa_mask);
-        (void) sigaction(SIGINT, &sa, NULL);
-        (void) sigaction(SIGTERM, &sa, NULL);
+        bench_catch_signals();
 
         if (live_pods > 0)
                 bench_idle(live_pods, idle_runs, workers);
