@@ -437,6 +437,9 @@ static int pass_run(const Options *o, char **ret_summary) {
                 log_error("No pod-level action this pass: %s", p.plan.blocked_reason);
         if (p.plan.breaker_tripped)
                 log_warning("Circuit breaker: %s", p.plan.breaker_reason);
+        /* The kubelet's FreeDiskSpaceFailed warning event. */
+        if (p.plan.image_gc.problem)
+                log_warning("Image GC: %s", p.plan.image_gc.problem);
 
         /* plan only prints its report: the log lines are the audit trail of what was done. */
         if (acting)
