@@ -433,6 +433,8 @@ static int pass_run(const Options *o, char **ret_summary) {
                 return EXIT_NOT_READY;
         }
 
+        snapshot_drop_runtime_lists(&p.snapshot);
+
         if (p.plan.pod_level_blocked)
                 log_error("No pod-level action this pass: %s", p.plan.blocked_reason);
         if (p.plan.breaker_tripped)

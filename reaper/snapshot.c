@@ -47,6 +47,12 @@ void snapshot_done(Snapshot *s) {
         *s = (Snapshot){};
 }
 
+void snapshot_drop_runtime_lists(Snapshot *s) {
+        cri_pod_sandbox_list_done(&s->sandboxes);
+        cri_container_list_done(&s->containers);
+        cri_image_list_done(&s->image_list);
+}
+
 bool uid_list_contains(char *const *uids, size_t n, const char *uid) {
         size_t lo = 0, hi = n;
 

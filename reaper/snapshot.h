@@ -69,4 +69,7 @@ typedef struct Snapshot {
 } Snapshot;
 
 void snapshot_done(Snapshot *s);
+/* Drops the runtime's lists once the plan is built (the actor lists afresh): with thousands of
+ * containers they are most of a pass's memory. */
+void snapshot_drop_runtime_lists(Snapshot *s);
 bool uid_list_contains(char *const *uids, size_t n, const char *uid);
