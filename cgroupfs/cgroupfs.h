@@ -105,6 +105,19 @@ typedef struct CgfsPods {
  * found in two QoS directories (leftovers) is two items. Sorted by uid, then QoS class. Pass the
  * same `h` to every call on these pods: paths[] is indexed by it. */
 int cgfs_pods_enumerate(const CgfsHierarchies *h, const char *kubepods, CgfsDriver driver, CgfsPods *ret);
+
+/* cgfs_pods_enumerate() in two steps, so that a caller can learn which pods need the detail in
+ * between: cgfs_pods_list() reads only the QoS directories (uid, qos and paths[] where listed;
+ * children NULL, populated false, changed 0); cgfs_pods_fill() then visits every pod — fully where
+ * detail(uid) says so (NULL: all), else only for `populated`, from one hierarchy (v2's
+ * cgroup.events if the pod is there, else one v1 walk). Pods gone from every hierarchy in between
+ * are dropped. */
+int cgfs_pods_list(const CgfsHierarchies *h, const char *kubepods, CgfsDriver driver, CgfsPods *ret);
+int cgfs_pods_fill(
+        const CgfsHierarchies *h,
+        CgfsPods *pods,
+        bool (*detail)(const char *uid, void *userdata),
+        void *userdata);
 void cgfs_pods_done(CgfsPods *p);
 /* The first pod (lowest QoS class) with `uid`, or NULL. */
 const CgfsPod *cgfs_pods_find(const CgfsPods *p, const char *uid);

@@ -247,19 +247,17 @@ static int visit_pod(
         return r;
 }
 
-/* Builds the pod of refs[0..n) (one uid and QoS class, by hierarchy). 0 with pod->paths NULL when
- * it vanished from every hierarchy meanwhile. */
-static int pod_build(
+/* The pod of refs[0..n) (one uid and QoS class, by hierarchy), with paths[] where it was listed:
+ * no visit yet. */
+static int pod_from_refs(
         const CgfsHierarchies *h,
-        const HierarchyFds *fds,
         CgfsDriver driver,
         const char *kubepods,
         const PodRef *refs,
         size_t n,
         CgfsPod *pod) {
-        _cleanup_(names_done) Names children = {};
         _cleanup_free_ char *p = NULL;
-        size_t found = 0, l;
+        size_t l;
         char *path;
         int r;
 
@@ -274,37 +272,89 @@ static int pod_build(
         if (!pod->paths)
                 return -ENOMEM;
         path = memcpy((char *) (pod->paths + h->n), p, l);
+        for (size_t i = 0; i < n; i++)
+                pod->paths[refs[i].hierarchy] = path;
+        return 0;
+}
+
+/* Visits the pod in every hierarchy it was listed in: children, change time, processes. A
+ * hierarchy where it vanished meanwhile loses its path. Returns how many still have it. */
+static int pod_visit_all(const CgfsHierarchies *h, const HierarchyFds *fds, CgfsPod *pod) {
+        _cleanup_(names_done) Names children = {};
+        size_t found = 0;
+        int r;
 
         /* v2 first: where it answers "populated", the v1 walks are skipped. */
         for (int pass = 0; pass < 2; pass++)
-                for (size_t i = 0; i < n; i++) {
-                        size_t hi = refs[i].hierarchy;
-
-                        if (h->items[hi].v2 != (pass == 0))
+                for (size_t hi = 0; hi < h->n; hi++) {
+                        if (!pod->paths[hi] || h->items[hi].v2 != (pass == 0))
                                 continue;
                         r = visit_pod(
                                 fds->fds[hi],
-                                path,
+                                pod->paths[hi],
                                 h->items[hi].v2,
                                 &children,
                                 &pod->populated,
                                 &pod->changed);
-                        if (r == -ENOENT)
+                        if (r == -ENOENT) {
+                                pod->paths[hi] = NULL;
                                 continue;
+                        }
                         if (r < 0)
                                 return r;
-                        pod->paths[hi] = path;
                         found++;
                 }
 
-        if (found == 0) {
-                pod_done(pod);
-                return 0;
-        }
-        return names_to_strv(&children, &pod->children);
+        strv_free(pod->children);
+        pod->children = NULL;
+        r = names_to_strv(&children, &pod->children);
+        return r < 0 ? r : (int) MIN(found, (size_t) 1);
 }
 
-int cgfs_pods_enumerate(const CgfsHierarchies *h, const char *kubepods, CgfsDriver driver, CgfsPods *ret) {
+/* Only whether the pod holds processes (in any hierarchy, as pod_visit_all() tells it), without
+ * its children and change times: v2's cgroup.events first, which answers for a running pod in one
+ * read; the v1 walks only while nothing was found. Returns 1, or 0 when it vanished from every
+ * hierarchy. */
+static int pod_visit_populated(const CgfsHierarchies *h, const HierarchyFds *fds, CgfsPod *pod) {
+        size_t found = 0;
+
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t hi = 0; hi < h->n && !pod->populated; hi++) {
+                        _cleanup_close_ int fd = -EBADF;
+                        int r;
+
+                        if (!pod->paths[hi] || h->items[hi].v2 != (pass == 0))
+                                continue;
+                        fd = openat(fds->fds[hi], pod->paths[hi], CG_OPEN_DIR_FLAGS);
+                        if (fd < 0) {
+                                if (!cg_errno_is_gone(errno))
+                                        return negative_errno();
+                                pod->paths[hi] = NULL;
+                                continue;
+                        }
+                        r = cg_is_populated(fd, h->items[hi].v2, CGROUP_DEPTH_MAX);
+                        if (r < 0)
+                                return r;
+                        pod->populated = r > 0;
+                        found++;
+                }
+        /* Populated early: the hierarchies not visited still list it. */
+        return pod->populated || found > 0;
+}
+
+static int hierarchy_fds_open(const CgfsHierarchies *h, HierarchyFds *fds) {
+        fds->fds = malloc(MAX(h->n, (size_t) 1) * sizeof(*fds->fds));
+        if (!fds->fds)
+                return -ENOMEM;
+        for (size_t i = 0; i < h->n; i++) {
+                fds->fds[fds->n++] = open(h->items[i].path, CG_OPEN_DIR_FLAGS);
+                if (fds->fds[i] < 0 && !cg_errno_is_gone(errno))
+                        return negative_errno();
+        }
+        return 0;
+}
+
+int cgfs_pods_list(const CgfsHierarchies *h, const char *kubepods, CgfsDriver driver, CgfsPods *ret) {
         _cleanup_(hierarchy_fds_done) HierarchyFds fds = {};
         _cleanup_(pod_refs_done) PodRefs refs = {};
         _cleanup_(pods_donep) CgfsPods pods = {};
@@ -330,20 +380,15 @@ int cgfs_pods_enumerate(const CgfsHierarchies *h, const char *kubepods, CgfsDriv
         if (r < 0)
                 return r;
 
-        fds.fds = malloc(MAX(h->n, (size_t) 1) * sizeof(*fds.fds));
-        if (!fds.fds)
-                return -ENOMEM;
-        for (size_t i = 0; i < h->n; i++) {
-                fds.fds[fds.n++] = open(h->items[i].path, CG_OPEN_DIR_FLAGS);
-                if (fds.fds[i] < 0) {
-                        if (!cg_errno_is_gone(errno))
-                                return negative_errno();
-                        continue;
+        r = hierarchy_fds_open(h, &fds);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < h->n; i++)
+                if (fds.fds[i] >= 0) {
+                        r = collect_hierarchy(fds.fds[i], i, driver, kubepods, &refs);
+                        if (r < 0)
+                                return r;
                 }
-                r = collect_hierarchy(fds.fds[i], i, driver, kubepods, &refs);
-                if (r < 0)
-                        return r;
-        }
 
         if (refs.n > 1)
                 qsort(refs.items, refs.n, sizeof(*refs.items), compare_refs);
@@ -352,29 +397,70 @@ int cgfs_pods_enumerate(const CgfsHierarchies *h, const char *kubepods, CgfsDriv
                         n_pods++;
 
         pods.driver = driver;
-        if (n_pods == 0) {
-                *ret = pods;
-                pods = (CgfsPods){};
-                return 0;
+        if (n_pods > 0) {
+                pods.items = calloc(n_pods, sizeof(*pods.items));
+                if (!pods.items)
+                        return -ENOMEM;
         }
-        pods.items = calloc(n_pods, sizeof(*pods.items));
-        if (!pods.items)
-                return -ENOMEM;
-
         for (size_t i = 0, j; i < refs.n; i = j) {
-                CgfsPod *pod = &pods.items[pods.n];
-
                 for (j = i + 1; j < refs.n && same_pod(&refs.items[j], &refs.items[i]); j++)
                         ;
-                r = pod_build(h, &fds, driver, kubepods, refs.items + i, j - i, pod);
-                if (r < 0) {
-                        pod_done(pod);
+                r = pod_from_refs(h, driver, kubepods, refs.items + i, j - i, &pods.items[pods.n]);
+                if (r < 0)
                         return r;
-                }
-                if (pod->paths)
-                        pods.n++;
+                pods.n++;
         }
 
+        *ret = pods;
+        pods = (CgfsPods){};
+        return 0;
+}
+
+int cgfs_pods_fill(
+        const CgfsHierarchies *h,
+        CgfsPods *pods,
+        bool (*detail)(const char *uid, void *userdata),
+        void *userdata) {
+        _cleanup_(hierarchy_fds_done) HierarchyFds fds = {};
+        size_t n = 0;
+        int r;
+
+        if (!h || !pods || (h->n > 0 && !h->items))
+                return -EINVAL;
+        r = hierarchy_fds_open(h, &fds);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < pods->n; i++) {
+                CgfsPod *pod = &pods->items[i];
+
+                r = !detail || detail(pod->uid, userdata) ? pod_visit_all(h, &fds, pod)
+                                                          : pod_visit_populated(h, &fds, pod);
+                if (r < 0)
+                        return r;
+                /* Gone from every hierarchy since it was listed: no longer a pod cgroup. */
+                if (r == 0) {
+                        pod_done(pod);
+                        continue;
+                }
+                pods->items[n++] = *pod;
+        }
+        pods->n = n;
+        return 0;
+}
+
+int cgfs_pods_enumerate(const CgfsHierarchies *h, const char *kubepods, CgfsDriver driver, CgfsPods *ret) {
+        _cleanup_(pods_donep) CgfsPods pods = {};
+        int r;
+
+        assert(ret);
+
+        r = cgfs_pods_list(h, kubepods, driver, &pods);
+        if (r < 0)
+                return r;
+        r = cgfs_pods_fill(h, &pods, NULL, NULL);
+        if (r < 0)
+                return r;
         *ret = pods;
         pods = (CgfsPods){};
         return 0;

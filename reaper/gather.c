@@ -164,13 +164,14 @@ static void uid_set_finish(UidSet *u, char ***ret, size_t *ret_n) {
 
 /* ---- pod cgroups --------------------------------------------------------------------------------- */
 
+/* The pod cgroups' names, before anything else is read (DESIGN §2): the set of pods is fixed here. */
 static int gather_cgroups(const Options *o, const CgfsHierarchies *h, Snapshot *s) {
         int r;
 
         if (!h || h->n == 0)
                 return source_fail(&s->cgroups, "no cgroup hierarchy under %s", o->cgroup_root);
 
-        r = cgfs_pods_enumerate(h, o->kubepods_cgroup, o->cgroup_driver, &s->pod_cgroups);
+        r = cgfs_pods_list(h, o->kubepods_cgroup, o->cgroup_driver, &s->pod_cgroups);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -180,6 +181,34 @@ static int gather_cgroups(const Options *o, const CgfsHierarchies *h, Snapshot *
                         o->kubepods_cgroup,
                         ERRNO_WORDS(r));
         s->cgroups.ok = true;
+        return 0;
+}
+
+static bool cgroup_needs_detail(const char *uid, void *userdata) {
+        const Snapshot *s = userdata;
+
+        return !uid_list_contains(s->cri_uids, s->n_cri_uids, uid) &&
+               !uid_list_contains(s->kubelet_uids, s->n_kubelet_uids, uid);
+}
+
+/* Then what the planner needs of them: children and change times of the pods no source knows
+ * (the orphan candidates), and of every pod whether it holds processes (the circuit breaker
+ * counts them all). A live pod costs one read of cgroup.events instead of a walk of every
+ * hierarchy: on a busy node that was most of an idle pass. */
+static int gather_cgroup_details(const Options *o, const CgfsHierarchies *h, Snapshot *s) {
+        int r;
+
+        if (!s->cgroups.ok)
+                return 0;
+        r = cgfs_pods_fill(h, &s->pod_cgroups, cgroup_needs_detail, s);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return source_fail(
+                        &s->cgroups,
+                        "cannot read the pod cgroups under '%s': %s",
+                        o->kubepods_cgroup,
+                        ERRNO_WORDS(r));
         return 0;
 }
 
@@ -1137,6 +1166,9 @@ int gather_snapshot(
         if (r < 0)
                 return r;
         r = gather_kubelet(o, root_dir ?: o->root_dir, &s);
+        if (r < 0)
+                return r;
+        r = gather_cgroup_details(o, h, &s);
         if (r < 0)
                 return r;
         if (o->only & KIND_IMAGES) {

@@ -718,14 +718,8 @@ static void assert_children(const CgfsPod *pod, const char *const *want, size_t 
         assert_int_equal(i, n);
 }
 
-static void test_enumerate_cgroupfs(void **state) {
-        FakeTree *t = *state;
-        _cleanup_pods_ CgfsPods pods = {};
-        cgfs_usec_t before, after;
-        const CgfsPod *p;
-
-        before = now_usec() - 1000000u; /* file systems with coarse timestamps */
-
+/* Four pods of the cgroupfs driver in both fake hierarchies, and strays. */
+static void make_cgroupfs_tree(FakeTree *t) {
         /* U1 guaranteed: in both; empty; a sandbox child in v1, a container in v2 */
         make_dir(t, "v1/kubepods/pod" U1 "/" SANDBOX);
         write_file(t, "", "v1/kubepods/pod" U1 "/cgroup.procs");
@@ -768,6 +762,16 @@ static void test_enumerate_cgroupfs(void **state) {
                 assert_true(asprintf(&link, "%s/v1/kubepods/besteffort/pod" U4, t->root) > 0);
                 assert_int_equal(symlink("../../elsewhere/pod" U4, link), 0);
         }
+}
+
+static void test_enumerate_cgroupfs(void **state) {
+        FakeTree *t = *state;
+        _cleanup_pods_ CgfsPods pods = {};
+        cgfs_usec_t before, after;
+        const CgfsPod *p;
+
+        before = now_usec() - 1000000u; /* file systems with coarse timestamps */
+        make_cgroupfs_tree(t);
 
         assert_int_equal(cgfs_pods_enumerate(&t->h, "kubepods", CGFS_DRIVER_AUTO, &pods), 0);
         after = now_usec();
@@ -823,6 +827,57 @@ static void test_enumerate_cgroupfs(void **state) {
         assert_int_equal(cgfs_pods_enumerate(&t->h, "kubepods", CGFS_DRIVER_SYSTEMD, &pods), 0);
         assert_int_equal(pods.n, 0);
         assert_int_equal(pods.driver, CGFS_DRIVER_SYSTEMD);
+}
+
+static bool only_u3(const char *uid, void *userdata) {
+        (*(unsigned *) userdata)++;
+        return strcmp(uid, U3) == 0;
+}
+
+/* The two steps of the enumeration: names first, then the detail only where asked for; the rest
+ * gets `populated` alone, with the same answer as the full visit. */
+static void test_list_then_fill(void **state) {
+        FakeTree *t = *state;
+        _cleanup_pods_ CgfsPods pods = {};
+        _cleanup_free_ char *h1 = NULL;
+        unsigned asked = 0;
+
+        make_cgroupfs_tree(t);
+        assert_int_equal(cgfs_pods_list(&t->h, "kubepods", CGFS_DRIVER_AUTO, &pods), 0);
+        assert_int_equal(pods.driver, CGFS_DRIVER_CGROUPFS);
+        assert_int_equal(pods.n, 4);
+        for (size_t i = 0; i < pods.n; i++) {
+                assert_null(pods.items[i].children);
+                assert_false(pods.items[i].populated);
+                assert_true(pods.items[i].changed == 0);
+        }
+        assert_string_equal(pods.items[0].paths[0], "kubepods/pod" U1);
+        assert_string_equal(pods.items[0].paths[1], "kubepods/pod" U1);
+        assert_null(pods.items[2].paths[1]); /* H1: only in v1 */
+
+        /* H1 goes between the two steps: dropped. */
+        assert_true(asprintf(&h1, "%s/v1/kubepods/pod" H1 "/cgroup.procs", t->root) > 0);
+        assert_int_equal(unlink(h1), 0);
+        h1[strlen(h1) - strlen("/cgroup.procs")] = '\0';
+        assert_int_equal(rmdir(h1), 0);
+
+        assert_int_equal(cgfs_pods_fill(&t->h, &pods, only_u3, &asked), 0);
+        assert_int_equal(asked, 4);
+        assert_int_equal(pods.n, 3);
+        assert_string_equal(pods.items[0].uid, U1);
+        assert_null(pods.items[0].children);
+        assert_false(pods.items[0].populated);
+        assert_string_equal(pods.items[1].uid, U2);
+        assert_null(pods.items[1].children);
+        assert_true(pods.items[1].populated); /* v2 says empty, the v1 walk finds the process */
+        assert_string_equal(pods.items[2].uid, U3);
+        assert_children(&pods.items[2], (const char *const[]){CONTAINER}, 1);
+        assert_true(pods.items[2].populated);
+        assert_true(pods.items[2].changed > 0);
+        assert_null(cgfs_pods_find(&pods, H1));
+
+        assert_int_equal(cgfs_pods_fill(NULL, &pods, NULL, NULL), -EINVAL);
+        assert_int_equal(cgfs_pods_list(NULL, "kubepods", CGFS_DRIVER_CGROUPFS, &pods), -EINVAL);
 }
 
 static void test_enumerate_systemd(void **state) {
@@ -1009,6 +1064,7 @@ int main(void) {
                 cmocka_unit_test(test_count_missing_and_real),
                 cmocka_unit_test_setup_teardown(
                         test_enumerate_cgroupfs, fake_tree_setup, fake_tree_teardown),
+                cmocka_unit_test_setup_teardown(test_list_then_fill, fake_tree_setup, fake_tree_teardown),
                 cmocka_unit_test_setup_teardown(test_enumerate_systemd, fake_tree_setup, fake_tree_teardown),
                 cmocka_unit_test_setup_teardown(
                         test_enumerate_same_uid_in_two_classes, fake_tree_setup, fake_tree_teardown),
