@@ -58,13 +58,14 @@ static int uid_cmp_key(const void *key, const void *elem) {
         return strcmp(key, *(char *const *) elem);
 }
 
-/* Binary search: 1 and the index when found, else 0 and where it belongs. */
-static int orphan_find(const State *s, const char *uid, size_t *ret_idx) {
-        size_t lo = 0, hi = s->n_orphans;
+/* Binary search in an array of records sorted by their first member, a string (OrphanSeen's uid,
+ * ImageSeen's id): 1 and the index when found, else 0 and where it belongs. */
+static int record_find(const void *items, size_t n, size_t size, const char *key, size_t *ret_idx) {
+        size_t lo = 0, hi = n;
 
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(uid, s->orphans[mid].uid);
+                int c = strcmp(key, *(char *const *) ((const char *) items + mid * size));
 
                 if (c == 0) {
                         *ret_idx = mid;
@@ -77,6 +78,10 @@ static int orphan_find(const State *s, const char *uid, size_t *ret_idx) {
         }
         *ret_idx = lo;
         return 0;
+}
+
+static int orphan_find(const State *s, const char *uid, size_t *ret_idx) {
+        return record_find(s->orphans, s->n_orphans, sizeof(OrphanSeen), uid, ret_idx);
 }
 
 usec_t state_orphan_first_seen(const State *s, const char *uid) {
@@ -176,23 +181,7 @@ static bool state_image_id_is_valid(const char *id) {
 }
 
 static int image_find(const State *s, const char *id, size_t *ret_idx) {
-        size_t lo = 0, hi = s->n_images;
-
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(id, s->images[mid].id);
-
-                if (c == 0) {
-                        *ret_idx = mid;
-                        return 1;
-                }
-                if (c < 0)
-                        hi = mid;
-                else
-                        lo = mid + 1;
-        }
-        *ret_idx = lo;
-        return 0;
+        return record_find(s->images, s->n_images, sizeof(ImageSeen), id, ret_idx);
 }
 
 const ImageSeen *state_image_find(const State *s, const char *id) {

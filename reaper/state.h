@@ -12,14 +12,14 @@
  * leaves either the old or the new file. */
 
 typedef struct OrphanSeen {
-        char *uid;
+        char *uid; /* first: the records are searched by it (state.c) */
         usec_t first_seen;
         bool reaping; /* a pass began removing its leftovers: the next one finishes the job */
 } OrphanSeen;
 
 /* The image GC's records (the kubelet keeps them in memory and forgets them on restart). */
 typedef struct ImageSeen {
-        char *id;              /* the runtime's image id, "sha256:..." */
+        char *id;              /* the runtime's image id, "sha256:..."; first, as OrphanSeen's uid */
         usec_t first_detected; /* never 0 */
         usec_t last_used;      /* 0: never seen in use */
 } ImageSeen;
