@@ -436,8 +436,14 @@ int cgfs_pods_fill(
 
                 r = !detail || detail(pod->uid, userdata) ? pod_visit_all(h, &fds, pod)
                                                           : pod_visit_populated(h, &fds, pod);
-                if (r < 0)
+                if (r < 0) {
+                        /* Keep every pod exactly once (compacted ones moved down), for the caller
+                         * to release. */
+                        for (; i < pods->n; i++)
+                                pods->items[n++] = pods->items[i];
+                        pods->n = n;
                         return r;
+                }
                 /* Gone from every hierarchy since it was listed: no longer a pod cgroup. */
                 if (r == 0) {
                         pod_done(pod);

@@ -877,6 +877,37 @@ static void test_list_then_fill(void **state) {
         assert_null(cgfs_pods_find(&pods, H1));
 
         assert_int_equal(cgfs_pods_fill(NULL, &pods, NULL, NULL), -EINVAL);
+}
+
+/* A fill that fails midway (a cgroup.events it cannot read) after dropping a vanished pod leaves
+ * every pod once: the caller's cgfs_pods_done() frees each exactly once (ASan checks). */
+static void test_fill_error_after_drop(void **state) {
+        FakeTree *t = *state;
+        _cleanup_pods_ CgfsPods pods = {};
+        _cleanup_free_ char *h1 = NULL;
+
+        make_cgroupfs_tree(t);
+        /* cgroup.events a directory: reading it fails (EISDIR). */
+        {
+                _cleanup_free_ char *ev = NULL;
+
+                assert_true(asprintf(&ev, "%s/v2/kubepods/besteffort/pod" U3 "/cgroup.events", t->root) > 0);
+                assert_int_equal(unlink(ev), 0);
+                assert_int_equal(mkdir(ev, 0755), 0);
+        }
+        assert_int_equal(cgfs_pods_list(&t->h, "kubepods", CGFS_DRIVER_CGROUPFS, &pods), 0);
+        assert_int_equal(pods.n, 4);
+        /* U1 vanishes from both hierarchies: dropped, so U2 and H1 move down. */
+        assert_true(
+                asprintf(&h1, "rm -rf %s/v1/kubepods/pod" U1 " %s/v2/kubepods/pod" U1, t->root, t->root) >
+                0);
+        assert_int_equal(system(h1), 0);
+
+        assert_true(cgfs_pods_fill(&t->h, &pods, NULL, NULL) < 0);
+        assert_int_equal(pods.n, 3);
+        assert_string_equal(pods.items[0].uid, U2);
+        assert_string_equal(pods.items[1].uid, H1);
+        assert_string_equal(pods.items[2].uid, U3);
         assert_int_equal(cgfs_pods_list(NULL, "kubepods", CGFS_DRIVER_CGROUPFS, &pods), -EINVAL);
 }
 
@@ -1065,6 +1096,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(
                         test_enumerate_cgroupfs, fake_tree_setup, fake_tree_teardown),
                 cmocka_unit_test_setup_teardown(test_list_then_fill, fake_tree_setup, fake_tree_teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_fill_error_after_drop, fake_tree_setup, fake_tree_teardown),
                 cmocka_unit_test_setup_teardown(test_enumerate_systemd, fake_tree_setup, fake_tree_teardown),
                 cmocka_unit_test_setup_teardown(
                         test_enumerate_same_uid_in_two_classes, fake_tree_setup, fake_tree_teardown),
