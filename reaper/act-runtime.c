@@ -143,20 +143,35 @@ static size_t batch_run(const ActContext *c, Batch *b, bool finish) {
         return n_failed;
 }
 
-static size_t count_planned(const Plan *p, ActionKind k1, ActionKind k2) {
+#define KIND(k) (1u << (k))
+
+static size_t count_planned(const Plan *p, unsigned kinds) {
         size_t n = 0;
 
         for (size_t i = 0; i < p->n_actions; i++)
-                n += planned(&p->actions[i], k1) || planned(&p->actions[i], k2);
+                n += p->actions[i].result == RESULT_PLANNED && (kinds & KIND(p->actions[i].kind));
         return n;
 }
 
-/* Every planned action of the kinds is skipped with the same words. */
-static void skip_all(Plan *p, ActionKind k1, ActionKind k2, const char *why) {
+/* Every planned action of the kinds ends with the same result and words; returns how many. */
+static size_t finish_all(Plan *p, unsigned kinds, ActionResult result, const char *why) {
+        size_t n = 0;
+
         for (size_t i = 0; i < p->n_actions; i++)
-                if (planned(&p->actions[i], k1) || planned(&p->actions[i], k2))
-                        action_finish(
-                                &p->actions[i], RESULT_SKIPPED, "%s", why ?: "runtime re-check failed");
+                if (p->actions[i].result == RESULT_PLANNED && (kinds & KIND(p->actions[i].kind))) {
+                        action_finish(&p->actions[i], result, "%s", why);
+                        n++;
+                }
+        return n;
+}
+
+/* The step cannot run: a failed re-check is a skip (nothing was touched); no memory, a failure. */
+static size_t step_cannot_run(Plan *p, unsigned kinds, const char *recheck_error) {
+        if (recheck_error) {
+                (void) finish_all(p, kinds, RESULT_SKIPPED, recheck_error);
+                return 0;
+        }
+        return finish_all(p, kinds, RESULT_FAILED, strerror(ENOMEM));
 }
 
 /* ---- containers ---------------------------------------------------------------------------------- */
@@ -180,18 +195,17 @@ static bool container_still_dead(const Fresh *f, Action *a) {
 }
 
 static size_t step_containers(const ActContext *c, Plan *p, Fresh *f) {
+        const unsigned kinds = KIND(ACTION_STOP_CONTAINER) | KIND(ACTION_REMOVE_CONTAINER);
         _cleanup_(batch_done) Batch stops = {}, removes = {};
         _cleanup_free_ char *error = NULL;
-        size_t n = count_planned(p, ACTION_STOP_CONTAINER, ACTION_REMOVE_CONTAINER), n_failed;
+        size_t n = count_planned(p, kinds), n_failed;
 
         if (n == 0)
                 return 0;
-        if (fresh_load(c->cri, false, f, &error) < 0) {
-                skip_all(p, ACTION_STOP_CONTAINER, ACTION_REMOVE_CONTAINER, error);
-                return 0;
-        }
+        if (fresh_load(c->cri, false, f, &error) < 0)
+                return step_cannot_run(p, kinds, error ?: "runtime re-check failed");
         if (batch_new(&stops, n) < 0 || batch_new(&removes, n) < 0)
-                return n;
+                return step_cannot_run(p, kinds, NULL);
 
         for (size_t i = 0; i < p->n_actions; i++)
                 if (planned(&p->actions[i], ACTION_STOP_CONTAINER) &&
@@ -220,18 +234,17 @@ static size_t step_containers(const ActContext *c, Plan *p, Fresh *f) {
 /* ---- sandboxes ----------------------------------------------------------------------------------- */
 
 static size_t step_sandboxes(const ActContext *c, Plan *p, Fresh *f) {
+        const unsigned kinds = KIND(ACTION_REMOVE_SANDBOX);
         _cleanup_(batch_done) Batch stops = {}, removes = {};
         _cleanup_free_ char *error = NULL;
-        size_t n = count_planned(p, ACTION_REMOVE_SANDBOX, ACTION_REMOVE_SANDBOX), n_failed;
+        size_t n = count_planned(p, kinds), n_failed;
 
         if (n == 0)
                 return 0;
-        if (fresh_load(c->cri, false, f, &error) < 0) {
-                skip_all(p, ACTION_REMOVE_SANDBOX, ACTION_REMOVE_SANDBOX, error);
-                return 0;
-        }
+        if (fresh_load(c->cri, false, f, &error) < 0)
+                return step_cannot_run(p, kinds, error ?: "runtime re-check failed");
         if (batch_new(&stops, n) < 0 || batch_new(&removes, n) < 0)
-                return n;
+                return step_cannot_run(p, kinds, NULL);
 
         for (size_t i = 0; i < p->n_actions; i++) {
                 Action *a = &p->actions[i];
@@ -275,17 +288,28 @@ static const char *log_link_name(const Options *o, const Action *a) {
 }
 
 static size_t step_log_links(const ActContext *c, Plan *p, Fresh *f) {
-        _cleanup_free_ char *error = NULL;
+        const unsigned kinds = KIND(ACTION_REMOVE_LOG_SYMLINK);
+        _cleanup_free_ char *error = NULL, *dir_error = NULL;
         _cleanup_close_ int dfd = -EBADF;
         size_t n_failed = 0;
 
-        if (count_planned(p, ACTION_REMOVE_LOG_SYMLINK, ACTION_REMOVE_LOG_SYMLINK) == 0)
+        if (count_planned(p, kinds) == 0)
                 return 0;
-        if (!f->containers.items && fresh_load(c->cri, false, f, &error) < 0) {
-                skip_all(p, ACTION_REMOVE_LOG_SYMLINK, ACTION_REMOVE_LOG_SYMLINK, error);
-                return 0;
-        }
+        /* Afresh, not an earlier step's list: a container started since then keeps its link (its
+         * log may be between the steps of a rotation). */
+        if (fresh_load(c->cri, false, f, &error) < 0)
+                return step_cannot_run(p, kinds, error ?: "runtime re-check failed");
         dfd = open(c->options->container_logs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 && errno != ENOENT) {
+                /* Gone with its dir is done; a dir that cannot be opened is not. */
+                if (asprintf(
+                            &dir_error,
+                            "cannot open %s: %s",
+                            c->options->container_logs_dir,
+                            strerror(errno)) < 0)
+                        dir_error = NULL;
+                return finish_all(p, kinds, RESULT_FAILED, dir_error ?: strerror(ENOMEM));
+        }
 
         for (size_t i = 0; i < p->n_actions; i++) {
                 Action *a = &p->actions[i];
@@ -319,23 +343,25 @@ static size_t step_log_links(const ActContext *c, Plan *p, Fresh *f) {
 /* ---- images -------------------------------------------------------------------------------------- */
 
 static size_t step_images(const ActContext *c, Plan *p, Fresh *f) {
-        const char *sandbox_images[] = {
-                c->sandbox_image ?: c->options->pod_infra_container_image,
-                c->sandbox_image ? c->options->pod_infra_container_image : NULL,
-                NULL};
+        const unsigned kinds = KIND(ACTION_REMOVE_IMAGE);
+        _cleanup_(gc_image_refs_freep) GcImageRefs *refs = NULL;
         _cleanup_(batch_done) Batch removes = {};
         _cleanup_free_ char *error = NULL;
-        size_t n = count_planned(p, ACTION_REMOVE_IMAGE, ACTION_REMOVE_IMAGE);
+        size_t n = count_planned(p, kinds);
 
         if (n == 0)
                 return 0;
         /* After the container removals: an image whose last user could not be removed stays. */
-        if (fresh_load(c->cri, true, f, &error) < 0) {
-                skip_all(p, ACTION_REMOVE_IMAGE, ACTION_REMOVE_IMAGE, error);
-                return 0;
-        }
-        if (batch_new(&removes, n) < 0)
-                return n;
+        if (fresh_load(c->cri, true, f, &error) < 0)
+                return step_cannot_run(p, kinds, error ?: "runtime re-check failed");
+        if (batch_new(&removes, n) < 0 || gc_image_refs_for_node(
+                                                  f->containers.items,
+                                                  f->containers.n,
+                                                  NULL,
+                                                  c->sandbox_image,
+                                                  c->options->pod_infra_container_image,
+                                                  &refs) < 0)
+                return step_cannot_run(p, kinds, NULL);
 
         for (size_t i = 0; i < p->n_actions; i++) {
                 Action *a = &p->actions[i];
@@ -348,9 +374,11 @@ static size_t step_images(const ActContext *c, Plan *p, Fresh *f) {
                                 im = &f->images.items[j];
                 if (!im)
                         action_finish(a, RESULT_DONE, NULL);
-                else if (gc_image_in_use(im, f->containers.items, f->containers.n, NULL, sandbox_images))
+                else if (gc_image_refs_has(refs, im))
                         /* containerd 1.6 removes an image in use if asked: never ask. */
                         action_finish(a, RESULT_SKIPPED, "in use since the plan");
+                else if (im->pinned)
+                        action_finish(a, RESULT_SKIPPED, "pinned since the plan");
                 else
                         batch_add(&removes, CRI_BATCH_REMOVE_IMAGE, a);
         }

@@ -94,7 +94,7 @@ int gc_containers(
                 const char *uid = cri_map_get(&c->labels, POD_UID_LABEL);
 
                 verdicts[i] = GC_KEEP;
-                if (c->state == CRI_CONTAINER_RUNNING || !uid || uid[0] == '\0')
+                if (c->state == CRI_CONTAINER_RUNNING || !uid || uid[0] == '\0' || c->id[0] == '\0')
                         continue;
                 if (usec_age(now, ns_to_usec(c->created_at)) < policy->min_age ||
                     ns_to_usec(c->created_at) > now)
@@ -210,7 +210,7 @@ int gc_sandboxes(
 
                 verdicts[i] = GC_KEEP;
                 /* The kubelet creates no sandbox without a uid; one that has none is not ours. */
-                if (!sb->pod_uid || sb->pod_uid[0] == '\0')
+                if (!sb->pod_uid || sb->pod_uid[0] == '\0' || sb->id[0] == '\0')
                         continue;
                 info[n_info++] = (SandboxInfo){
                         .index = i,
@@ -241,53 +241,163 @@ int gc_sandboxes(
 
 /* ---- images -------------------------------------------------------------------------------------- */
 
-/* A reference as the runtime stores it: "busybox" is "docker.io/library/busybox:latest". Ids and
- * digests are left as they are. ret is "" when it does not fit. */
-static void normalize_ref(const char *ref, char *ret, size_t size) {
+/* A reference as the runtime stores it: "busybox" is "docker.io/library/busybox:latest",
+ * "docker.io/busybox" "docker.io/library/busybox:latest". Ids and digests stay as they are. NULL
+ * when out of memory. */
+static char *normalize_ref(const char *ref) {
         const char *slash = strchr(ref, '/'), *last = strrchr(ref, '/');
         const char *name = last ? last + 1 : ref;
+        bool id = strncmp(ref, "sha256:", 7) == 0;
         bool has_tag = strchr(name, ':') || strchr(ref, '@');
-        const char *prefix = "";
-        int k;
+        const char *prefix = "", *rest = ref;
+        char *ret;
 
-        if (strncmp(ref, "sha256:", 7) == 0)
-                prefix = "";
-        else if (!slash)
+        if (id)
+                return strdup(ref);
+        if (!slash)
                 prefix = "docker.io/library/";
-        else if (strcspn(ref, ".:") > (size_t) (slash - ref) && strncmp(ref, "localhost/", 10) != 0)
+        else if (strncmp(ref, "docker.io/", 10) == 0 && !strchr(ref + 10, '/')) {
+                prefix = "docker.io/library/"; /* the official images' short form */
+                rest = ref + 10;
+        } else if (strcspn(ref, ".:") > (size_t) (slash - ref) && strncmp(ref, "localhost/", 10) != 0)
                 prefix = "docker.io/"; /* the first part is no registry host */
-        k = snprintf(
-                ret,
-                size,
-                "%s%s%s",
-                prefix,
-                ref,
-                has_tag || strncmp(ref, "sha256:", 7) == 0 ? "" : ":latest");
-        if (k < 0 || (size_t) k >= size)
-                ret[0] = '\0';
+        if (asprintf(&ret, "%s%s%s", prefix, rest, has_tag ? "" : ":latest") < 0)
+                return NULL;
+        return ret;
 }
 
-static bool ref_names_image(const char *ref, const CriImage *image) {
-        char a[1024], b[1024];
-
-        if (!ref || ref[0] == '\0')
-                return false;
-        if (streq(ref, image->id))
-                return true;
-        normalize_ref(ref, a, sizeof(a));
-        if (a[0] == '\0')
-                return false;
+/* The repository's last path component is "pause": the sandbox image of every distribution. */
+static bool image_is_pause(const CriImage *image) {
         for (size_t i = 0; i < image->n_repo_tags; i++) {
-                normalize_ref(image->repo_tags[i], b, sizeof(b));
-                if (streq(a, b))
-                        return true;
-        }
-        for (size_t i = 0; i < image->n_repo_digests; i++) {
-                normalize_ref(image->repo_digests[i], b, sizeof(b));
-                if (streq(a, b))
+                const char *t = image->repo_tags[i], *slash = strrchr(t, '/');
+                const char *name = slash ? slash + 1 : t;
+
+                if (strncmp(name, "pause:", 6) == 0 || streq(name, "pause"))
                         return true;
         }
         return false;
+}
+
+struct GcImageRefs {
+        char **refs; /* sorted, as given and normalized */
+        size_t n, allocated;
+        bool any_pause;
+};
+
+GcImageRefs *gc_image_refs_free(GcImageRefs *r) {
+        if (r) {
+                for (size_t i = 0; i < r->n; i++)
+                        free(r->refs[i]);
+                free(r->refs);
+                free(r);
+        }
+        return NULL;
+}
+
+/* The reference as given and as normalized. */
+static int refs_add(GcImageRefs *r, const char *ref) {
+        if (!ref || ref[0] == '\0')
+                return 0;
+        if (r->n + 2 > r->allocated) {
+                size_t allocated = MAX(r->allocated * 2, (size_t) 64);
+                char **a = reallocarray(r->refs, allocated, sizeof(*a));
+
+                if (!a)
+                        return -ENOMEM;
+                r->refs = a;
+                r->allocated = allocated;
+        }
+        r->refs[r->n] = strdup(ref);
+        if (!r->refs[r->n])
+                return -ENOMEM;
+        r->n++;
+        r->refs[r->n] = normalize_ref(ref);
+        if (!r->refs[r->n])
+                return -ENOMEM;
+        r->n++;
+        return 0;
+}
+
+int gc_image_refs_new(
+        const CriContainer *containers,
+        size_t n_containers,
+        const GcVerdict *container_verdicts,
+        const char *const *sandbox_images,
+        bool any_pause,
+        GcImageRefs **ret) {
+        GcImageRefs *r = calloc(1, sizeof(*r));
+        int k = 0;
+
+        if (!r)
+                return -ENOMEM;
+        r->any_pause = any_pause;
+        for (const char *const *s = sandbox_images; s && *s && k >= 0; s++)
+                k = refs_add(r, *s);
+        for (size_t i = 0; i < n_containers && k >= 0; i++) {
+                const CriContainer *c = &containers[i];
+
+                if (!container_stays(container_verdicts, i))
+                        continue;
+                k = refs_add(r, c->image_id);
+                if (k >= 0)
+                        k = refs_add(r, c->image_ref);
+                if (k >= 0)
+                        k = refs_add(r, c->image);
+        }
+        if (k < 0) {
+                gc_image_refs_free(r);
+                return k;
+        }
+        if (r->n > 1)
+                qsort(r->refs, r->n, sizeof(*r->refs), compare_strings);
+        *ret = r;
+        return 0;
+}
+
+static bool refs_contain(const GcImageRefs *r, const char *ref) {
+        return r->n > 0 && bsearch(&ref, r->refs, r->n, sizeof(*r->refs), compare_strings);
+}
+
+/* A name of the image, as given and normalized. */
+static bool refs_name(const GcImageRefs *r, const char *name) {
+        _cleanup_free_ char *normalized = NULL;
+
+        if (refs_contain(r, name))
+                return true;
+        normalized = normalize_ref(name);
+        /* Out of memory: "in use", the safe answer. */
+        return !normalized || refs_contain(r, normalized);
+}
+
+bool gc_image_refs_has(const GcImageRefs *r, const CriImage *image) {
+        if (r->any_pause && image_is_pause(image))
+                return true;
+        if (refs_contain(r, image->id))
+                return true;
+        for (size_t i = 0; i < image->n_repo_tags; i++)
+                if (refs_name(r, image->repo_tags[i]))
+                        return true;
+        for (size_t i = 0; i < image->n_repo_digests; i++)
+                if (refs_name(r, image->repo_digests[i]))
+                        return true;
+        return false;
+}
+
+int gc_image_refs_for_node(
+        const CriContainer *containers,
+        size_t n_containers,
+        const GcVerdict *container_verdicts,
+        const char *runtime_sandbox_image,
+        const char *pod_infra_container_image,
+        GcImageRefs **ret) {
+        const char *sandbox_images[] = {
+                runtime_sandbox_image ?: pod_infra_container_image,
+                runtime_sandbox_image ? pod_infra_container_image : NULL,
+                NULL,
+        };
+
+        return gc_image_refs_new(
+                containers, n_containers, container_verdicts, sandbox_images, !runtime_sandbox_image, ret);
 }
 
 bool gc_image_in_use(
@@ -296,19 +406,14 @@ bool gc_image_in_use(
         size_t n_containers,
         const GcVerdict *container_verdicts,
         const char *const *sandbox_images) {
-        for (const char *const *s = sandbox_images; s && *s; s++)
-                if (ref_names_image(*s, image))
-                        return true;
-        for (size_t i = 0; i < n_containers; i++) {
-                const CriContainer *c = &containers[i];
+        GcImageRefs *r = NULL;
+        bool used;
 
-                if (!container_stays(container_verdicts, i))
-                        continue;
-                if (ref_names_image(c->image_id, image) || ref_names_image(c->image_ref, image) ||
-                    ref_names_image(c->image, image))
-                        return true;
-        }
-        return false;
+        if (gc_image_refs_new(containers, n_containers, container_verdicts, sandbox_images, false, &r) < 0)
+                return true; /* out of memory: the safe answer */
+        used = gc_image_refs_has(r, image);
+        gc_image_refs_free(r);
+        return used;
 }
 
 int gc_images_detect(
@@ -324,10 +429,13 @@ int gc_images_detect(
                 const ImageSeen *rec = state_image_find(saved, ids[i]);
                 usec_t first = rec ? rec->first_detected : now;
                 usec_t last = in_use[i] ? now : rec ? rec->last_used : 0;
+                /* Unused from the first pass that saw it so: a time podreaper did not run (a
+                 * node down, the timer off) between its last use and now is not counted. */
+                usec_t unused = in_use[i] ? 0 : rec && rec->unused_since ? rec->unused_since : now;
                 int r;
 
-                /* An id the file cannot hold gets no record: it stays young, so it is never removed. */
-                r = state_image_set(out, ids[i], first, last);
+                /* An id the file cannot hold gets no record: the caller keeps such an image. */
+                r = state_image_set(out, ids[i], first, last, unused);
                 if (r == -ENOMEM)
                         return r;
         }
@@ -343,6 +451,11 @@ static int compare_images(const void *a, const void *b) {
         if (x->first_detected != y->first_detected)
                 return x->first_detected < y->first_detected ? -1 : 1;
         return strcmp(x->id, y->id);
+}
+
+/* A runtime may report any size: sums stop at the top rather than wrap round to "little freed". */
+static uint64_t add_saturating(uint64_t a, uint64_t b) {
+        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
 static unsigned usage_percent(uint64_t capacity, uint64_t available) {
@@ -392,9 +505,13 @@ int gc_images(
                 for (size_t i = 0; i < n_order; i++) {
                         const GcImage *im = order[i];
 
-                        if (usec_age(now, MAX(im->last_used, im->first_detected)) > policy->max_age) {
+                        /* Records written by gc_images_detect() say since when; others count
+                         * from the last use, or from when the image was first seen. */
+                        usec_t unused = im->unused_since ?: MAX(im->last_used, im->first_detected);
+
+                        if (usec_age(now, unused) > policy->max_age) {
                                 verdicts[im - images] = GC_EVICT_IMAGE_AGE;
-                                result.bytes_aged += im->size;
+                                result.bytes_aged = add_saturating(result.bytes_aged, im->size);
                         }
                 }
 
@@ -418,7 +535,7 @@ int gc_images(
                         if (usec_age(now, im->first_detected) < policy->min_age)
                                 continue; /* just pulled: a container may be about to use it */
                         verdicts[im - images] = GC_EVICT_IMAGE_SPACE;
-                        result.bytes_freed += im->size;
+                        result.bytes_freed = add_saturating(result.bytes_freed, im->size);
                 }
         }
 

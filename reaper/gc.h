@@ -12,7 +12,7 @@
 /* Runtime garbage collection (DESIGN §1: containers, sandboxes, images, dead container log
  * symlinks): the kubelet's policies — kuberuntime_gc.go evictContainers / evictSandboxes /
  * evictPodLogsDirectories and images/image_gc_manager.go — as pure functions of the runtime's
- * lists. They only decide; plan.c words the reasons, act-runtime.c calls the runtime. Times in
+ * lists. They only decide; plan-gc.c words the reasons, act-runtime.c calls the runtime. Times in
  * usec since the epoch (CRI's created_at is in nanoseconds and is converted here). */
 
 #define POD_UID_LABEL "io.kubernetes.pod.uid"
@@ -56,7 +56,9 @@ int gc_containers(
  * container that stays: containers[j] with container_verdicts[j] == GC_KEEP (container_verdicts
  * NULL: every container stays). Per pod uid: gone (in gone_uids) → every inactive sandbox goes
  * (GC_EVICT_POD_GONE); else the newest sandbox (by created_at) stays whatever its state and the
- * other inactive ones go (GC_EVICT_SANDBOX). -ENOMEM or 0. */
+ * other inactive ones go (GC_EVICT_SANDBOX). -ENOMEM or 0. With podreaper's own definition of gone
+ * (DESIGN §2: no sandbox of the uid in any state) no uid that has sandboxes is gone, so a pod's
+ * newest sandbox always stays; the kubelet, which knows deleted pods from the API, removes it. */
 int gc_sandboxes(
         const CriPodSandbox *sandboxes,
         size_t n,
@@ -81,6 +83,35 @@ bool gc_image_in_use(
         const GcVerdict *container_verdicts,
         const char *const *sandbox_images);
 
+/* The same for many images at once: every reference of the containers that stay (as given and
+ * normalized) in one sorted set, built once. any_pause: the runtime did not say which its sandbox
+ * image is, so every image named ".../pause:*" counts as in use too (pinning cannot be relied on:
+ * containerd 1.6 never pins). */
+typedef struct GcImageRefs GcImageRefs;
+int gc_image_refs_new(
+        const CriContainer *containers,
+        size_t n_containers,
+        const GcVerdict *container_verdicts,
+        const char *const *sandbox_images,
+        bool any_pause,
+        GcImageRefs **ret);
+bool gc_image_refs_has(const GcImageRefs *refs, const CriImage *image);
+GcImageRefs *gc_image_refs_free(GcImageRefs *refs);
+static inline void gc_image_refs_freep(GcImageRefs **refs) {
+        gc_image_refs_free(*refs);
+}
+
+/* What keeps images for image GC on this node: the references of the containers that stay, the
+ * runtime's sandbox image (NULL: it did not say — then any ".../pause" image) and
+ * --pod-infra-container-image (NULL: none). */
+int gc_image_refs_for_node(
+        const CriContainer *containers,
+        size_t n_containers,
+        const GcVerdict *container_verdicts,
+        const char *runtime_sandbox_image,
+        const char *pod_infra_container_image,
+        GcImageRefs **ret);
+
 /* detectImages: the image records after this pass replace out's (its orphan records are left as
  * they are). Every listed image (ids[i]) gets a record: kept from `saved`, or new with
  * first_detected = now (an image seen for the first time is young, not old); in_use[i] sets
@@ -104,6 +135,8 @@ typedef struct GcImage {
         bool in_use;           /* gc_image_in_use() */
         usec_t first_detected; /* from the records (gc_images_detect) */
         usec_t last_used;      /* 0: never seen in use */
+        usec_t unused_since;   /* from the records (ImageSeen); 0: not known, then the max age
+                                * counts from max(last_used, first_detected) */
 } GcImage;
 
 typedef struct GcImageResult {

@@ -15,7 +15,7 @@
 static int state_images_copy(const State *from, State *to) {
         for (size_t i = 0; i < from->n_images; i++) {
                 const ImageSeen *e = &from->images[i];
-                int r = state_image_set(to, e->id, e->first_detected, e->last_used);
+                int r = state_image_set(to, e->id, e->first_detected, e->last_used, e->unused_since);
 
                 if (r == -ENOMEM)
                         return r;
@@ -59,7 +59,8 @@ static int gone_uids_collect(const Snapshot *s, bool ready, const char ***ret, s
         for (size_t i = 0; i < s->containers.n; i++) {
                 const char *uid = container_uid(&s->containers.items[i]);
 
-                if (!uid || uid[0] == '\0' ||
+                /* Only a uid that Action.uid can hold, so that the actor can re-check it. */
+                if (!uid || !cgfs_uid_is_valid(uid) ||
                     uid_list_contains((char *const *) sandbox_uids, n_sandbox, uid) ||
                     uid_list_contains(s->kubelet_uids, s->n_kubelet_uids, uid))
                         continue;
@@ -357,16 +358,35 @@ static int image_gc_problem(const Snapshot *s, const Options *o, ImageGc *ig) {
         return 0;
 }
 
+/* A runtime that answers an image without an id, or one id twice, is not one to take at its
+ * word: such images count as in use (the second of an id too, so its size is not counted twice). */
+static int images_unnamed_or_twice(const CriImageList *l, bool *in_use) {
+        _cleanup_free_ const char **sorted = NULL;
+
+        sorted = calloc(l->n + 1, sizeof(*sorted));
+        if (!sorted)
+                return -ENOMEM;
+        for (size_t i = 0; i < l->n; i++)
+                sorted[i] = l->items[i].id;
+        qsort(sorted, l->n, sizeof(*sorted), compare_strings);
+        for (size_t i = 0; i < l->n; i++) {
+                const char *id = l->items[i].id;
+                const char **at = bsearch(&id, sorted, l->n, sizeof(*sorted), compare_strings);
+
+                if (id[0] == '\0' || (at > sorted && streq(at[-1], id)) ||
+                    (at + 1 < sorted + l->n && streq(at[1], id)))
+                        in_use[i] = true;
+        }
+        return 0;
+}
+
 static int images_plan(
         Builder *b,
         const Snapshot *s,
         const Options *o,
         const State *saved,
         const GcVerdict *container_verdicts) {
-        const char *sandbox_images[] = {
-                s->sandbox_image ?: o->pod_infra_container_image,
-                s->sandbox_image ? o->pod_infra_container_image : NULL,
-                NULL};
+        _cleanup_(gc_image_refs_freep) GcImageRefs *refs = NULL;
         const CriImageList *l = &s->image_list;
         _cleanup_free_ const char **ids = NULL;
         _cleanup_free_ GcImage *images = NULL;
@@ -383,15 +403,22 @@ static int images_plan(
         if (!ids || !images || !verdicts || !in_use)
                 return -ENOMEM;
 
+        r = gc_image_refs_for_node(
+                s->containers.items,
+                s->containers.n,
+                container_verdicts,
+                s->sandbox_image,
+                o->pod_infra_container_image,
+                &refs);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < l->n; i++) {
                 ids[i] = l->items[i].id;
-                in_use[i] = gc_image_in_use(
-                        &l->items[i],
-                        s->containers.items,
-                        s->containers.n,
-                        container_verdicts,
-                        sandbox_images);
+                in_use[i] = gc_image_refs_has(refs, &l->items[i]);
         }
+        r = images_unnamed_or_twice(l, in_use);
+        if (r < 0)
+                return r;
         r = gc_images_detect(saved, ids, in_use, l->n, s->now, &b->plan->state);
         if (r < 0)
                 return r;
@@ -403,9 +430,10 @@ static int images_plan(
                         .id = ids[i],
                         .size = l->items[i].size,
                         .pinned = l->items[i].pinned,
-                        .in_use = in_use[i],
+                        .in_use = in_use[i] || !rec, /* no record (an id the state cannot hold): kept */
                         .first_detected = rec ? rec->first_detected : s->now,
                         .last_used = rec ? rec->last_used : 0,
+                        .unused_since = rec ? rec->unused_since : 0,
                 };
         }
 

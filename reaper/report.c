@@ -614,7 +614,7 @@ static void runtime_gc_print(FILE *f, const Options *o, const Snapshot *s, const
                 }
                 if (!planning(o))
                         fprintf(f,
-                                "; %zu done, %zu failed, %zu skipped (changed since the plan)",
+                                "; %zu done, %zu failed, %zu skipped",
                                 n_result[RESULT_DONE],
                                 n_result[RESULT_FAILED],
                                 n_result[RESULT_SKIPPED]);

@@ -4,7 +4,7 @@
  *   podreaper-state 1
  *   orphan <uid> <first-seen, usec since the epoch>
  *   reaping <uid>
- *   image <image id> <first-detected usec> <last-used usec, 0: never>
+ *   image <image id> <first-detected usec> <last-used usec, 0: never> <unused-since usec, 0: in use>
  *
  * Strict about the header (another version is another format), tolerant of record kinds it does
  * not know (a newer podreaper may add some; they are dropped on the next save). Anything wrong
@@ -193,7 +193,7 @@ const ImageSeen *state_image_find(const State *s, const char *id) {
         return image_find(s, id, &i) ? &s->images[i] : NULL;
 }
 
-int state_image_set(State *s, const char *id, usec_t first_detected, usec_t last_used) {
+int state_image_set(State *s, const char *id, usec_t first_detected, usec_t last_used, usec_t unused_since) {
         ImageSeen *a;
         size_t i;
         char *d;
@@ -202,11 +202,12 @@ int state_image_set(State *s, const char *id, usec_t first_detected, usec_t last
         assert(id);
 
         if (!state_image_id_is_valid(id) || first_detected == 0 || first_detected == USEC_INFINITY ||
-            last_used == USEC_INFINITY)
+            last_used == USEC_INFINITY || unused_since == USEC_INFINITY)
                 return -EINVAL;
         if (image_find(s, id, &i)) {
                 s->images[i].first_detected = first_detected;
                 s->images[i].last_used = last_used;
+                s->images[i].unused_since = unused_since;
                 return 0;
         }
 
@@ -220,7 +221,11 @@ int state_image_set(State *s, const char *id, usec_t first_detected, usec_t last
         }
         s->images = a;
         memmove(a + i + 1, a + i, (s->n_images - i) * sizeof(ImageSeen));
-        a[i] = (ImageSeen){.id = d, .first_detected = first_detected, .last_used = last_used};
+        a[i] = (ImageSeen){
+                .id = d,
+                .first_detected = first_detected,
+                .last_used = last_used,
+                .unused_since = unused_since};
         s->n_images++;
         return 1;
 }
@@ -331,39 +336,40 @@ static int parse_reaping(State *s, const char *rest, const char *path, unsigned 
         return 0;
 }
 
-/* "image <id> <first-detected usec> <last-used usec>". */
+/* "image <id> <first-detected usec> <last-used usec> <unused-since usec>". */
 static int parse_image(State *s, char *line, const char *path, unsigned n, char **problem) {
         _cleanup_free_ char *u = NULL;
-        char *id, *first, *last, *extra;
-        uint64_t f, l;
+        char *field[5] = {line};
+        uint64_t t[3];
         size_t i;
 
-        id = strchr(line, ' ');
-        first = id ? strchr(id + 1, ' ') : NULL;
-        last = first ? strchr(first + 1, ' ') : NULL;
-        extra = last ? strchr(last + 1, ' ') : NULL;
-        if (!id || !first || !last || extra)
+        /* Exactly four fields after the kind, one space apart. */
+        for (i = 1; i < ELEMENTSOF(field); i++) {
+                field[i] = strchr(field[i - 1], ' ');
+                if (!field[i])
+                        break;
+                *field[i]++ = '\0';
+        }
+        if (i != ELEMENTSOF(field) || strchr(field[4], ' '))
                 return problem_set(
                         problem,
                         path,
                         n,
-                        "expected 'image <image id> <first-detected usec> <last-used usec>'");
-        *id++ = '\0';
-        *first++ = '\0';
-        *last++ = '\0';
+                        "expected 'image <image id> <first-detected usec> <last-used usec> <unused-since "
+                        "usec>'");
 
-        if (!state_image_id_is_valid(id)) {
-                u = printable(id, 64);
+        if (!state_image_id_is_valid(field[1])) {
+                u = printable(field[1], 64);
                 if (!u)
                         return -ENOMEM;
                 return problem_set(problem, path, n, "invalid image id '%s'", u);
         }
-        if (safe_atou64(first, &f) < 0 || f == 0 || f == USEC_INFINITY || safe_atou64(last, &l) < 0 ||
-            l == USEC_INFINITY)
-                return problem_set(problem, path, n, "invalid times for image %s", id);
-        if (image_find(s, id, &i))
-                return problem_set(problem, path, n, "duplicate image %s", id);
-        return state_image_set(s, id, f, l) < 0 ? -ENOMEM : 0;
+        for (size_t k = 0; k < ELEMENTSOF(t); k++)
+                if (safe_atou64(field[2 + k], &t[k]) < 0 || t[k] == USEC_INFINITY || (k == 0 && t[k] == 0))
+                        return problem_set(problem, path, n, "invalid times for image %s", field[1]);
+        if (image_find(s, field[1], &i))
+                return problem_set(problem, path, n, "duplicate image %s", field[1]);
+        return state_image_set(s, field[1], t[0], t[1], t[2]) < 0 ? -ENOMEM : 0;
 }
 
 /* 0: read (or missing), 1: problem set, -ENOMEM. */
@@ -495,10 +501,11 @@ static int state_write(FILE *f, const State *s) {
                         return negative_errno();
         for (size_t i = 0; i < s->n_images; i++)
                 if (fprintf(f,
-                            "image %s %" PRIu64 " %" PRIu64 "\n",
+                            "image %s %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
                             s->images[i].id,
                             s->images[i].first_detected,
-                            s->images[i].last_used) < 0)
+                            s->images[i].last_used,
+                            s->images[i].unused_since) < 0)
                         return negative_errno();
         if (fflush(f) != 0 || ferror(f))
                 return negative_errno();
@@ -525,7 +532,7 @@ int state_save(const char *dir, const State *s) {
         for (size_t i = 0; i < s->n_images; i++)
                 if (!state_image_id_is_valid(s->images[i].id) || s->images[i].first_detected == 0 ||
                     s->images[i].first_detected == USEC_INFINITY ||
-                    s->images[i].last_used == USEC_INFINITY ||
+                    s->images[i].last_used == USEC_INFINITY || s->images[i].unused_since == USEC_INFINITY ||
                     (i > 0 && strcmp(s->images[i - 1].id, s->images[i].id) >= 0))
                         return -EINVAL;
 

@@ -22,6 +22,9 @@ typedef struct ImageSeen {
         char *id;              /* the runtime's image id, "sha256:..."; first, as OrphanSeen's uid */
         usec_t first_detected; /* never 0 */
         usec_t last_used;      /* 0: never seen in use */
+        usec_t unused_since;   /* the first pass that saw it unused after its last use (or first
+                                * detected it unused); 0: in use at the last pass. A time podreaper
+                                * did not run is not counted as unused. */
 } ImageSeen;
 
 typedef struct State {
@@ -52,8 +55,8 @@ void state_orphans_retain(State *s, char *const *keep, size_t n_keep);
 /* The record of image id, NULL if none. */
 const ImageSeen *state_image_find(const State *s, const char *id);
 /* Adds or replaces the record of id. -EINVAL for an id the file cannot hold (empty, longer than
- * 512 bytes, a space or a control character) or first_detected 0. */
-int state_image_set(State *s, const char *id, usec_t first_detected, usec_t last_used);
+ * 512 bytes, a space or a control character), first_detected 0, or a time of USEC_INFINITY. */
+int state_image_set(State *s, const char *id, usec_t first_detected, usec_t last_used, usec_t unused_since);
 
 /* One run at a time: flock(LOCK_EX|LOCK_NB) on <dir>/lock, which holds the holder's pid.
  * Returns the fd (>= 0), or -EWOULDBLOCK with *ret_holder_pid set (0 if unknown), or -errno. */

@@ -48,61 +48,147 @@ static int fail(const char *what, int r, CriStatus *st) {
         return 1;
 }
 
-static int
-run_pod(const char *uid, const char *name, const char *ns, const char *kubepods, const char *log_dir) {
-        _cleanup_free_ char *cgroup_parent = NULL, *sandbox_id = NULL, *container_id = NULL;
-        const char *const labels[] = {
-                "io.kubernetes.pod.uid",
-                uid,
-                "io.kubernetes.pod.name",
-                name,
-                "io.kubernetes.pod.namespace",
-                ns,
-                NULL,
-        };
-        CriStatus st = {};
-        int r;
+/* A host-network sandbox's config as the kubelet's: cgroup parent /<KUBEPODS>/besteffort/pod<uid>,
+ * the kubelet's labels. Points to the caller's strings and into itself: do not move it. */
+typedef struct SandboxSpec {
+        char *cgroup_parent;
+        const char *labels[7];
+        CriPodSandboxConfig config;
+} SandboxSpec;
 
-        if (asprintf(&cgroup_parent, "/%s/besteffort/pod%s", kubepods, uid) < 0)
+static void sandbox_spec_done(SandboxSpec *spec) {
+        free(spec->cgroup_parent);
+}
+
+static int sandbox_spec_init(
+        SandboxSpec *spec,
+        const char *uid,
+        const char *name,
+        const char *ns,
+        const char *kubepods,
+        const char *log_dir,
+        uint32_t attempt) {
+        *spec = (SandboxSpec){
+                .labels =
+                        {"io.kubernetes.pod.uid",
+                         uid,
+                         "io.kubernetes.pod.name",
+                         name,
+                         "io.kubernetes.pod.namespace",
+                         ns,
+                         NULL},
+        };
+        if (asprintf(&spec->cgroup_parent, "/%s/besteffort/pod%s", kubepods, uid) < 0) {
+                spec->cgroup_parent = NULL;
                 return 1;
-        CriPodSandboxConfig config = {
+        }
+        spec->config = (CriPodSandboxConfig){
                 .name = name,
                 .namespace = ns,
                 .uid = uid,
+                .attempt = attempt,
                 .hostname = "",
                 .log_directory = log_dir,
-                .cgroup_parent = cgroup_parent,
+                .cgroup_parent = spec->cgroup_parent,
                 .host_network = true,
-                .labels = labels,
+                .labels = spec->labels,
         };
-        r = cri_run_pod_sandbox(client, &config, &sandbox_id, &st);
-        if (r < 0)
-                return fail("RunPodSandbox", r, &st);
+        return 0;
+}
 
-        const char *const container_labels[] = {
+/* Polls the container until the runtime reports it EXITED (10 s at most). */
+static int wait_exited(const char *id) {
+        for (int i = 0; i < 1000; i++) {
+                CriContainerStatus cs = {};
+                CriStatus st = {};
+                int r = cri_container_status(client, id, false, &cs, &st);
+                if (r < 0)
+                        return fail("ContainerStatus", r, &st);
+                int state = cs.state;
+                cri_container_status_done(&cs);
+                if (state == CRI_CONTAINER_EXITED)
+                        return 0;
+                nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+        }
+        fprintf(stderr, "podctl: container %s did not exit within 10 s\n", id);
+        return 1;
+}
+
+/* A container NAME, attempt ATTEMPT, in the sandbox, labelled as the kubelet labels it (pod uid
+ * label: pod_uid), left in `state`: created, running (sleeps) or exited (ran /bin/true). Its log is
+ * <log dir>/NAME/ATTEMPT.log. */
+static int container_add(
+        const char *sandbox_id,
+        const SandboxSpec *spec,
+        const char *pod_uid,
+        const char *name,
+        uint32_t attempt,
+        const char *state,
+        const char *image,
+        char **ret_id) {
+        static const char *const sleep_command[] = {"/bin/sleep", "100000", NULL};
+        static const char *const true_command[] = {"/bin/true", NULL};
+        _cleanup_free_ char *log_path = NULL, *log_sub = NULL, *id = NULL;
+        const char *const labels[] = {
                 "io.kubernetes.pod.uid",
-                uid,
+                pod_uid,
                 "io.kubernetes.pod.name",
-                name,
+                spec->config.name,
                 "io.kubernetes.pod.namespace",
-                ns,
+                spec->config.namespace,
                 "io.kubernetes.container.name",
-                "app",
+                name,
                 NULL,
         };
+        CriStatus st = {};
+        int r, ret;
+
+        if (asprintf(&log_path, "%s/%u.log", name, attempt) < 0 ||
+            asprintf(&log_sub, "%s/%s", spec->config.log_directory, name) < 0)
+                return 1;
+        /* The kubelet makes the container's log dir before CreateContainer; containerd does not. */
+        if ((mkdir(spec->config.log_directory, 0755) < 0 && errno != EEXIST) ||
+            (mkdir(log_sub, 0755) < 0 && errno != EEXIST)) {
+                fprintf(stderr, "podctl: mkdir %s: %m\n", log_sub);
+                return 1;
+        }
         CriContainerConfig container = {
-                .name = "app",
-                .image = BUSYBOX_IMAGE,
-                .command = (const char *const[]){"/bin/sleep", "100000", NULL},
-                .labels = container_labels,
-                .log_path = "app/0.log",
+                .name = name,
+                .attempt = attempt,
+                .image = image,
+                .command = streq(state, "exited") ? true_command : sleep_command,
+                .labels = labels,
+                .log_path = log_path,
         };
-        r = cri_create_container(client, sandbox_id, &container, &config, &container_id, &st);
+        r = cri_create_container(client, sandbox_id, &container, &spec->config, &id, &st);
         if (r < 0)
                 return fail("CreateContainer", r, &st);
-        r = cri_start_container(client, container_id, &st);
+        if (!streq(state, "created")) {
+                r = cri_start_container(client, id, &st);
+                if (r < 0)
+                        return fail("StartContainer", r, &st);
+        }
+        ret = streq(state, "exited") ? wait_exited(id) : 0;
+        if (ret == 0)
+                *ret_id = TAKE_PTR(id);
+        return ret;
+}
+
+static int
+run_pod(const char *uid, const char *name, const char *ns, const char *kubepods, const char *log_dir) {
+        _cleanup_(sandbox_spec_done) SandboxSpec spec = {};
+        _cleanup_free_ char *sandbox_id = NULL, *container_id = NULL;
+        CriStatus st = {};
+        int r;
+
+        if (sandbox_spec_init(&spec, uid, name, ns, kubepods, log_dir, 0) != 0)
+                return 1;
+        r = cri_run_pod_sandbox(client, &spec.config, &sandbox_id, &st);
         if (r < 0)
-                return fail("StartContainer", r, &st);
+                return fail("RunPodSandbox", r, &st);
+        r = container_add(sandbox_id, &spec, uid, "app", 0, "running", BUSYBOX_IMAGE, &container_id);
+        if (r != 0)
+                return r;
         printf("%s %s\n", sandbox_id, container_id);
         return 0;
 }
@@ -177,36 +263,17 @@ static int run_sandbox(
         const char *kubepods,
         const char *log_dir,
         const char *attempt_s) {
-        _cleanup_free_ char *cgroup_parent = NULL, *sandbox_id = NULL;
-        const char *const labels[] = {
-                "io.kubernetes.pod.uid",
-                uid,
-                "io.kubernetes.pod.name",
-                name,
-                "io.kubernetes.pod.namespace",
-                ns,
-                NULL,
-        };
+        _cleanup_(sandbox_spec_done) SandboxSpec spec = {};
+        _cleanup_free_ char *sandbox_id = NULL;
         CriStatus st = {};
         uint32_t attempt;
         int r;
 
         if (parse_attempt(attempt_s, &attempt) < 0)
                 return 2;
-        if (asprintf(&cgroup_parent, "/%s/besteffort/pod%s", kubepods, uid) < 0)
+        if (sandbox_spec_init(&spec, uid, name, ns, kubepods, log_dir, attempt) != 0)
                 return 1;
-        CriPodSandboxConfig config = {
-                .name = name,
-                .namespace = ns,
-                .uid = uid,
-                .attempt = attempt,
-                .hostname = "",
-                .log_directory = log_dir,
-                .cgroup_parent = cgroup_parent,
-                .host_network = true,
-                .labels = labels,
-        };
-        r = cri_run_pod_sandbox(client, &config, &sandbox_id, &st);
+        r = cri_run_pod_sandbox(client, &spec.config, &sandbox_id, &st);
         if (r < 0)
                 return fail("RunPodSandbox", r, &st);
         printf("%s\n", sandbox_id);
@@ -220,48 +287,25 @@ static int stop_sandbox(const char *id) {
         return r < 0 ? fail("StopPodSandbox", r, &st) : 0;
 }
 
-/* Polls the container until the runtime reports it EXITED (10 s at most). */
-static int wait_exited(const char *id) {
-        for (int i = 0; i < 1000; i++) {
-                CriContainerStatus cs = {};
-                CriStatus st = {};
-                int r = cri_container_status(client, id, false, &cs, &st);
-                if (r < 0)
-                        return fail("ContainerStatus", r, &st);
-                int state = cs.state;
-                cri_container_status_done(&cs);
-                if (state == CRI_CONTAINER_EXITED)
-                        return 0;
-                nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
-        }
-        fprintf(stderr, "podctl: container %s did not exit within 10 s\n", id);
-        return 1;
-}
-
 static int add_container(char *argv[], int argc) {
         const char *sandbox_id = argv[0], *kubepods = argv[1], *log_dir = argv[2], *name = argv[3],
                    *state = argv[5];
         const char *image = argc > 6 ? argv[6] : BUSYBOX_IMAGE;
-        _cleanup_free_ char *cgroup_parent = NULL, *log_path = NULL, *log_sub = NULL, *container_id = NULL;
+        _cleanup_(sandbox_spec_done) SandboxSpec spec = {};
+        _cleanup_free_ char *container_id = NULL;
         CriPodSandboxList sandboxes = {};
         CriStatus st = {};
         uint32_t attempt;
-        int r, ret = 0;
+        int r, ret;
 
         if (parse_attempt(argv[4], &attempt) < 0)
                 return 2;
-        static const char *const sleep_command[] = {"/bin/sleep", "100000", NULL};
-        static const char *const true_command[] = {"/bin/true", NULL};
-        const char *const *command;
-        if (streq(state, "created") || streq(state, "running"))
-                command = sleep_command;
-        else if (streq(state, "exited"))
-                command = true_command;
-        else {
+        if (!streq(state, "created") && !streq(state, "running") && !streq(state, "exited")) {
                 fprintf(stderr, "podctl: STATE must be created, running or exited, not '%s'\n", state);
                 return 2;
         }
 
+        /* The sandbox config is rebuilt from its metadata: CreateContainer wants it again. */
         r = cri_list_pod_sandboxes(
                 client, &(CriPodSandboxFilter){.id = sandbox_id, .state = -1}, &sandboxes, &st);
         if (r < 0)
@@ -272,75 +316,20 @@ static int add_container(char *argv[], int argc) {
                 return 1;
         }
         const CriPodSandbox *sb = &sandboxes.items[0];
-        const char *pod_uid = argc > 7 ? argv[7] : sb->pod_uid;
-        const char *const sandbox_labels[] = {
-                "io.kubernetes.pod.uid",
-                sb->pod_uid,
-                "io.kubernetes.pod.name",
-                sb->pod_name,
-                "io.kubernetes.pod.namespace",
-                sb->pod_namespace,
-                NULL,
-        };
-        const char *const labels[] = {
-                "io.kubernetes.pod.uid",
-                pod_uid,
-                "io.kubernetes.pod.name",
-                sb->pod_name,
-                "io.kubernetes.pod.namespace",
-                sb->pod_namespace,
-                "io.kubernetes.container.name",
-                name,
-                NULL,
-        };
-        if (asprintf(&cgroup_parent, "/%s/besteffort/pod%s", kubepods, sb->pod_uid) < 0 ||
-            asprintf(&log_path, "%s/%u.log", name, attempt) < 0 ||
-            asprintf(&log_sub, "%s/%s", log_dir, name) < 0) {
-                ret = 1;
-                goto out;
-        }
-        /* The kubelet makes the container's log dir before CreateContainer; containerd does not. */
-        if (mkdir(log_sub, 0755) < 0 && errno != EEXIST) {
-                fprintf(stderr, "podctl: mkdir %s: %m\n", log_sub);
-                ret = 1;
-                goto out;
-        }
-        CriPodSandboxConfig config = {
-                .name = sb->pod_name,
-                .namespace = sb->pod_namespace,
-                .uid = sb->pod_uid,
-                .attempt = sb->attempt,
-                .hostname = "",
-                .log_directory = log_dir,
-                .cgroup_parent = cgroup_parent,
-                .host_network = true,
-                .labels = sandbox_labels,
-        };
-        CriContainerConfig container = {
-                .name = name,
-                .attempt = attempt,
-                .image = image,
-                .command = command,
-                .labels = labels,
-                .log_path = log_path,
-        };
-        r = cri_create_container(client, sandbox_id, &container, &config, &container_id, &st);
-        if (r < 0) {
-                ret = fail("CreateContainer", r, &st);
-                goto out;
-        }
-        if (!streq(state, "created")) {
-                r = cri_start_container(client, container_id, &st);
-                if (r < 0) {
-                        ret = fail("StartContainer", r, &st);
-                        goto out;
-                }
-        }
-        if (streq(state, "exited"))
-                ret = wait_exited(container_id);
+        ret = sandbox_spec_init(
+                &spec, sb->pod_uid, sb->pod_name, sb->pod_namespace, kubepods, log_dir, sb->attempt);
+        if (ret == 0)
+                ret = container_add(
+                        sandbox_id,
+                        &spec,
+                        argc > 7 ? argv[7] : sb->pod_uid,
+                        name,
+                        attempt,
+                        state,
+                        image,
+                        &container_id);
         if (ret == 0)
                 printf("%s\n", container_id);
-out:
         cri_pod_sandbox_list_done(&sandboxes);
         return ret;
 }

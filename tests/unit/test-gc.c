@@ -774,8 +774,9 @@ static void test_detect_images_podreaper(void **state) {
         int r;
 
         (void) state;
-        assert_true(state_image_set(&saved, "sha256:aaaa", NOW - USEC_PER_HOUR, 0) >= 0);
-        assert_true(state_image_set(&saved, "sha256:gone", NOW - USEC_PER_HOUR, NOW - USEC_PER_MINUTE) >= 0);
+        assert_true(state_image_set(&saved, "sha256:aaaa", NOW - USEC_PER_HOUR, 0, 0) >= 0);
+        assert_true(
+                state_image_set(&saved, "sha256:gone", NOW - USEC_PER_HOUR, NOW - USEC_PER_MINUTE, 0) >= 0);
         assert_int_equal(state_orphan_see(&out, "0f5a2c1e-9b1d-4c3e-8f7a-6d5e4c3b2a10", NOW - 5), 1);
 
         assert_int_equal(gc_images_detect(&saved, ids, use, 2, NOW, &out), 0);
@@ -1413,6 +1414,85 @@ static void test_images_max_age_watch_time(void **state) {
         assert_true(res.bytes_freed == 0);
 }
 
+/* The max age counts from the first pass that saw the image unused: a month without podreaper
+ * (the timer off, the node down) after its last use is no month of proven disuse. */
+/* A runtime that does not say which its sandbox image is: any ".../pause" image is kept, as the
+ * kubelet's runtime would pin it. "docker.io/busybox" is the official image's short form. */
+static void test_image_refs_for_node(void **state) {
+        const CriImage pause = {
+                .id = "sha256:p",
+                .repo_tags = (const char *const[]){"example.com/eks/pause:3.5"},
+                .n_repo_tags = 1};
+        const CriImage other = {
+                .id = "sha256:o", .repo_tags = (const char *const[]){"example.com/app:1"}, .n_repo_tags = 1};
+        const CriImage busybox = {
+                .id = "sha256:b",
+                .repo_tags = (const char *const[]){"docker.io/library/busybox:1.35"},
+                .n_repo_tags = 1};
+        const CriContainer c = {
+                .id = "c", .image = "docker.io/busybox:1.35", .image_ref = "", .image_id = ""};
+        GcImageRefs *r = NULL;
+
+        (void) state;
+        assert_int_equal(gc_image_refs_for_node(&c, 1, NULL, NULL, "registry.k8s.io/pause:3.9", &r), 0);
+        assert_true(gc_image_refs_has(r, &pause));
+        assert_false(gc_image_refs_has(r, &other));
+        assert_true(gc_image_refs_has(r, &busybox));
+        r = gc_image_refs_free(r);
+
+        /* The runtime named its sandbox image: only that one (and the flag's) is kept. */
+        assert_int_equal(gc_image_refs_for_node(&c, 1, NULL, "example.com/app:1", NULL, &r), 0);
+        assert_false(gc_image_refs_has(r, &pause));
+        assert_true(gc_image_refs_has(r, &other));
+        /* The container goes this pass: its image is no longer kept by it. */
+        r = gc_image_refs_free(r);
+        assert_int_equal(
+                gc_image_refs_for_node(
+                        &c, 1, (const GcVerdict[]){GC_EVICT_PER_CONTAINER}, "example.com/app:1", NULL, &r),
+                0);
+        assert_false(gc_image_refs_has(r, &busybox));
+        gc_image_refs_free(r);
+}
+
+static void test_images_max_age_after_a_gap(void **state) {
+        const GcImagePolicy p = {.high_threshold = 90, .low_threshold = 80, .max_age = 24 * USEC_PER_HOUR};
+        const usec_t month = 30 * 24 * USEC_PER_HOUR, later = NOW + month;
+        const char *const ids[] = {IMG0};
+        State a = {}, b = {}, c = {};
+        const ImageSeen *rec;
+        GcImageResult res = {};
+        GcVerdict v[1];
+
+        (void) state;
+        /* In use at NOW; the next pass a month later sees it unused. */
+        assert_int_equal(gc_images_detect(&a, ids, (const bool[]){true}, 1, NOW, &b), 0);
+        assert_non_null(rec = state_image_find(&b, IMG0));
+        assert_true(rec->unused_since == 0);
+        assert_int_equal(gc_images_detect(&b, ids, (const bool[]){false}, 1, later, &c), 0);
+        assert_non_null(rec = state_image_find(&c, IMG0));
+        assert_true(rec->last_used == NOW);
+        assert_true(rec->unused_since == later);
+
+        GcImage im = {
+                .id = IMG0,
+                .size = 10,
+                .first_detected = rec->first_detected,
+                .last_used = rec->last_used,
+                .unused_since = rec->unused_since};
+        assert_int_equal(gc_images(&im, 1, &p, 1000, 1000, later, v, &res), 0);
+        assert_int_equal(v[0], KEEP);
+        assert_int_equal(gc_images(&im, 1, &p, 1000, 1000, later + p.max_age + 1, v, &res), 0);
+        assert_int_equal(v[0], AGE);
+
+        /* Still unused at a later pass: the time stays the first one. */
+        state_done(&b);
+        b = (State){};
+        assert_int_equal(gc_images_detect(&c, ids, (const bool[]){false}, 1, later + USEC_PER_HOUR, &b), 0);
+        assert_true(state_image_find(&b, IMG0)->unused_since == later);
+        state_done(&b);
+        state_done(&c);
+}
+
 static void test_images_space_order(void **state) {
         /* Least recently used first; ties by first detected, then by id; stops once enough is
          * freed; skips (does not stop at) the young, the pinned and the used. */
@@ -1641,6 +1721,8 @@ int main(void) {
                 cmocka_unit_test(test_images_capacity),
                 cmocka_unit_test(test_images_high_threshold_100),
                 cmocka_unit_test(test_images_max_age_watch_time),
+                cmocka_unit_test(test_image_refs_for_node),
+                cmocka_unit_test(test_images_max_age_after_a_gap),
                 cmocka_unit_test(test_images_space_order),
                 cmocka_unit_test(test_images_age_then_space),
                 cmocka_unit_test(test_log_symlink_container_id),

@@ -702,9 +702,9 @@ static void test_image_set_find(void **state) {
         (void) state;
         assert_null(state_image_find(&s, IMG_A));
 
-        assert_true(state_image_set(&s, IMG_B, T2, T3) >= 0);
-        assert_true(state_image_set(&s, IMG_A, T1, 0) >= 0);
-        assert_true(state_image_set(&s, "registry.k8s.io/pause:3.9", T1, T1) >= 0);
+        assert_true(state_image_set(&s, IMG_B, T2, T3, 0) >= 0);
+        assert_true(state_image_set(&s, IMG_A, T1, 0, 0) >= 0);
+        assert_true(state_image_set(&s, "registry.k8s.io/pause:3.9", T1, T1, 0) >= 0);
         assert_int_equal(s.n_images, 3);
         /* Sorted by id. */
         for (size_t i = 1; i < s.n_images; i++)
@@ -715,7 +715,7 @@ static void test_image_set_find(void **state) {
         assert_null(state_image_find(&s, "sha256:0a1b"));
 
         /* Replaces, both times. */
-        assert_true(state_image_set(&s, IMG_A, T2, T3) >= 0);
+        assert_true(state_image_set(&s, IMG_A, T2, T3, 0) >= 0);
         assert_int_equal(s.n_images, 3);
         assert_image(&s, IMG_A, T2, T3);
 
@@ -733,9 +733,9 @@ static void test_image_set_find(void **state) {
         too_long = strdup(longest);
         assert_non_null(too_long);
         longest[512] = '\0';
-        assert_true(state_image_set(&s, longest, T1, 0) >= 0);
+        assert_true(state_image_set(&s, longest, T1, 0, 0) >= 0);
         assert_image(&s, longest, T1, 0);
-        assert_int_equal(state_image_set(&s, too_long, T1, 0), -EINVAL);
+        assert_int_equal(state_image_set(&s, too_long, T1, 0, 0), -EINVAL);
         assert_int_equal(s.n_images, 4);
 
         state_done(&s);
@@ -751,16 +751,16 @@ static void test_image_set_rejects_what_cannot_be_saved(void **state) {
 
         (void) state;
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                if (state_image_set(&s, bad[i], T1, 0) != -EINVAL)
+                if (state_image_set(&s, bad[i], T1, 0, 0) != -EINVAL)
                         fail_msg("image id '%s' accepted", bad[i]);
-        assert_int_equal(state_image_set(&s, IMG_A, 0, 0), -EINVAL);
-        assert_int_equal(state_image_set(&s, IMG_A, 0, T1), -EINVAL);
+        assert_int_equal(state_image_set(&s, IMG_A, 0, 0, 0), -EINVAL);
+        assert_int_equal(state_image_set(&s, IMG_A, 0, T1, 0), -EINVAL);
         assert_int_equal(s.n_images, 0);
         assert_null(state_image_find(&s, IMG_A));
 
         /* A bad update leaves the record as it was. */
-        assert_true(state_image_set(&s, IMG_A, T1, T2) >= 0);
-        assert_int_equal(state_image_set(&s, IMG_A, 0, T3), -EINVAL);
+        assert_true(state_image_set(&s, IMG_A, T1, T2, 0) >= 0);
+        assert_int_equal(state_image_set(&s, IMG_A, 0, T3, 0), -EINVAL);
         assert_image(&s, IMG_A, T1, T2);
         state_done(&s);
 }
@@ -773,11 +773,12 @@ static void test_image_round_trip(void **state) {
         assert_int_equal(state_orphan_see(&s, U2, T2), 1);
         assert_int_equal(state_orphan_see(&s, U1, T1), 1);
         assert_int_equal(state_orphan_set_reaping(&s, U1), 0);
-        assert_true(state_image_set(&s, IMG_B, T2, T3) >= 0);
-        assert_true(state_image_set(&s, IMG_A, T1, 0) >= 0);
-        assert_true(state_image_set(&s, "registry.k8s.io/pause:3.9", T3, T3) >= 0);
+        assert_true(state_image_set(&s, IMG_B, T2, T3, 0) >= 0);
+        assert_true(state_image_set(&s, IMG_A, T1, 0, T1) >= 0);
+        assert_true(state_image_set(&s, "registry.k8s.io/pause:3.9", T3, T3, 0) >= 0);
 
-        /* One line per image, after the orphan lines, sorted by id; last used 0: never. */
+        /* One line per image, after the orphan lines, sorted by id; last used 0: never; unused since
+         * 0: in use at the last pass. */
         assert_int_equal(state_save(t->path, &s), 0);
         content = read_file(path);
         assert_string_equal(
@@ -786,9 +787,9 @@ static void test_image_round_trip(void **state) {
                 "orphan " U1 " 1700000000000000\n"
                 "reaping " U1 "\n"
                 "orphan " U2 " 1700000060000000\n"
-                "image registry.k8s.io/pause:3.9 1700000120000000 1700000120000000\n"
-                "image " IMG_A " 1700000000000000 0\n"
-                "image " IMG_B " 1700000060000000 1700000120000000\n");
+                "image registry.k8s.io/pause:3.9 1700000120000000 1700000120000000 0\n"
+                "image " IMG_A " 1700000000000000 0 1700000000000000\n"
+                "image " IMG_B " 1700000060000000 1700000120000000 0\n");
 
         assert_int_equal(state_load(t->path, &loaded, &problem), 0);
         assert_null(problem);
@@ -798,6 +799,7 @@ static void test_image_round_trip(void **state) {
         assert_true(state_orphan_is_reaping(&loaded, U1));
         assert_int_equal(loaded.n_images, 3);
         assert_image(&loaded, IMG_A, T1, 0);
+        assert_true(state_image_find(&loaded, IMG_A)->unused_since == T1);
         assert_image(&loaded, IMG_B, T2, T3);
         assert_image(&loaded, "registry.k8s.io/pause:3.9", T3, T3);
         state_done(&loaded);
@@ -805,11 +807,11 @@ static void test_image_round_trip(void **state) {
 
         /* Images alone. */
         free(content);
-        assert_true(state_image_set(&s, IMG_A, T1, T2) >= 0);
+        assert_true(state_image_set(&s, IMG_A, T1, T2, 0) >= 0);
         assert_int_equal(state_save(t->path, &s), 0);
         content = read_file(path);
         assert_string_equal(
-                content, "podreaper-state 1\nimage " IMG_A " 1700000000000000 1700000060000000\n");
+                content, "podreaper-state 1\nimage " IMG_A " 1700000000000000 1700000060000000 0\n");
         assert_int_equal(state_load(t->path, &loaded, &problem), 0);
         assert_null(problem);
         assert_int_equal(loaded.n_orphans, 0);
@@ -826,7 +828,7 @@ static void test_image_round_trip_many(void **state) {
 
         for (unsigned i = 0; i < 3000; i++) {
                 snprintf(id, sizeof(id), "sha256:%064x", i * 2654435761u);
-                assert_true(state_image_set(&s, id, T1 + i, i % 3 == 0 ? 0 : T2 + i) >= 0);
+                assert_true(state_image_set(&s, id, T1 + i, i % 3 == 0 ? 0 : T2 + i, 0) >= 0);
         }
         assert_int_equal(s.n_images, 3000);
         assert_int_equal(state_save(t->path, &s), 0);
@@ -848,15 +850,17 @@ static void test_image_load_corrupt(void **state) {
         } cases[] = {
                 {"image " IMG_B "\n", "missing times"},
                 {"image " IMG_B " 1700000000000000\n", "missing last-used"},
-                {"image " IMG_B " 1700000000000000 0 0\n", "extra field"},
-                {"image  " IMG_B " 1700000000000000 0\n", "double space"},
-                {"image " IMG_B " 0 0\n", "first-detected 0"},
-                {"image " IMG_B " 17000000x0000000 0\n", "bad first-detected"},
-                {"image " IMG_B " 1700000000000000 -1\n", "negative last-used"},
-                {"image " IMG_B " 1700000000000000 99999999999999999999999\n", "overflowing last-used"},
-                {"image " IMG_A " 1700000060000000 0\n", "duplicate image"},
+                {"image " IMG_B " 1700000000000000 0\n", "missing unused-since"},
+                {"image " IMG_B " 1700000000000000 0 0 0\n", "extra field"},
+                {"image  " IMG_B " 1700000000000000 0 0\n", "double space"},
+                {"image " IMG_B " 0 0 0\n", "first-detected 0"},
+                {"image " IMG_B " 17000000x0000000 0 0\n", "bad first-detected"},
+                {"image " IMG_B " 1700000000000000 -1 0\n", "negative last-used"},
+                {"image " IMG_B " 1700000000000000 99999999999999999999999 0\n", "overflowing last-used"},
+                {"image " IMG_B " 1700000000000000 0 x\n", "bad unused-since"},
+                {"image " IMG_A " 1700000060000000 0 0\n", "duplicate image"},
                 {"image\n", "no id"},
-                {"image " IMG_B " 1700000000000000 0", "truncated"},
+                {"image " IMG_B " 1700000000000000 0 0", "truncated"},
         };
         TestDir *t = *state;
         _cleanup_free_ char *path = path_join(t->path, "state"), *prefix = NULL;
@@ -870,7 +874,7 @@ static void test_image_load_corrupt(void **state) {
                         asprintf(
                                 &content,
                                 "podreaper-state 1\norphan " U1 " 1700000000000000\nimage " IMG_A
-                                " 1700000000000000 0\n%s",
+                                " 1700000000000000 0 0\n%s",
                                 cases[i].line) >= 0);
                 write_file(path, content, strlen(content));
 
