@@ -847,6 +847,10 @@ void report_print(FILE *f, const Options *o, const Snapshot *s, const Plan *p) {
 static int action_level(const Action *a) {
         if (a->result == RESULT_FAILED)
                 return LOG_ERR;
+        /* An orphan waiting out its grace is the normal course, every pass until it is reaped: a
+         * warning each minute from the daemon would drown the ones that matter. */
+        if (a->kind == ACTION_SKIP_POD && a->refusal == REFUSAL_GRACE)
+                return LOG_INFO;
         if (a->kind == ACTION_SKIP_POD || a->result == RESULT_SKIPPED)
                 return LOG_WARNING;
         return LOG_INFO;

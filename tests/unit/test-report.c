@@ -958,6 +958,20 @@ static void test_log_levels(void **state) {
         assert_null(strstr(strstr(out, "skip-pod") + 1, "skip-pod"));
         /* A failure without an error text still says it failed. */
         assert_non_null(strstr(out, "error: destroy-cgroup pod " UID_D " kubepods/pod" UID_D ": failed ("));
+
+        /* Waiting out the grace is no warning: shown at info, not at warning. */
+        size_t before = strlen(out);
+        free(out);
+        refused.refusal = REFUSAL_GRACE;
+        log_set_max_level(LOG_WARNING);
+        report_log_action(&refused);
+        log_set_max_level(LOG_INFO);
+        report_log_action(&refused);
+        out = capture_read(c);
+        const char *tail = out + MIN(before, strlen(out));
+        assert_null(strstr(tail, "warning: skip-pod"));
+        assert_non_null(strstr(tail, "skip-pod pod " UID_C));
+        assert_null(strstr(strstr(tail, "skip-pod") + 1, "skip-pod"));
 }
 
 /* journald gets a MESSAGE_ID per kind of event. In a private mount namespace a datagram socket
