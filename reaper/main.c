@@ -447,7 +447,10 @@ static int pass_run(const Options *o, char **ret_summary) {
         if (acting)
                 (void) pass_act(&p);
 
-        report_print(stdout, o, &p.snapshot, &p.plan);
+        /* The daemon's passes go to the journal as their log lines (one per action and refusal);
+         * the whole report every --interval would only repeat them. -v asks for it. */
+        if (o->command != COMMAND_DAEMON || o->verbosity > 0)
+                report_print(stdout, o, &p.snapshot, &p.plan);
         fflush(stdout);
 
         if (ret_summary) {
