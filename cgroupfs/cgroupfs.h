@@ -73,6 +73,10 @@ bool cgfs_uid_is_valid(const char *s);
  * "kubepods/burstable/pod<uid>" or "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_>.slice". */
 int cgfs_pod_path(CgfsDriver driver, const char *kubepods, CgfsQos qos, const char *uid, char **ret);
 
+/* Is kubepods a name the driver takes: cgroupfs a relative path of plain components ("kubepods",
+ * "custom/kubepods"), systemd a slice name prefix without '/'. */
+bool cgfs_kubepods_is_valid(const char *kubepods, CgfsDriver driver);
+
 /* Which driver's tree exists under `kubepods` in any hierarchy: -ENOENT if neither. */
 int cgfs_detect_driver(const CgfsHierarchies *h, const char *kubepods, CgfsDriver *ret);
 

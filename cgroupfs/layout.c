@@ -90,7 +90,7 @@ bool cgfs_uid_is_valid(const char *s) {
 /* The cgroupfs driver takes a relative path of plain components ("kubepods", or
  * "custom/kubepods" under a kubelet --cgroup-root); the systemd driver a slice name prefix, which
  * cannot hold a '/'. */
-static bool kubepods_is_valid(const char *kubepods, CgfsDriver driver) {
+bool cgfs_kubepods_is_valid(const char *kubepods, CgfsDriver driver) {
         if (!kubepods || kubepods[0] == '\0')
                 return false;
         if (driver == CGFS_DRIVER_SYSTEMD)
@@ -118,7 +118,7 @@ int cgfs_parse_pod_name(
         size_t len;
 
         if (!driver_is_valid(driver) || (unsigned) qos >= _CGFS_QOS_MAX ||
-            !kubepods_is_valid(kubepods, driver))
+            !cgfs_kubepods_is_valid(kubepods, driver))
                 return -EINVAL;
         if (!name)
                 return 0;
@@ -151,7 +151,7 @@ int cgfs_pod_path(CgfsDriver driver, const char *kubepods, CgfsQos qos, const ch
         assert(ret);
 
         if (!driver_is_valid(driver) || (unsigned) qos >= _CGFS_QOS_MAX ||
-            !kubepods_is_valid(kubepods, driver))
+            !cgfs_kubepods_is_valid(kubepods, driver))
                 return -EINVAL;
         /* Only a well-formed uid: it becomes part of a path that is removed. */
         if (!uid || !uid_parse(uid, strlen(uid), '-', NULL))
@@ -217,11 +217,11 @@ int cgfs_detect_driver(const CgfsHierarchies *h, const char *kubepods, CgfsDrive
         _cleanup_free_ char *slice = NULL;
         int r_systemd = 0, r;
 
-        if (!h || !kubepods_is_valid(kubepods, CGFS_DRIVER_CGROUPFS))
+        if (!h || !cgfs_kubepods_is_valid(kubepods, CGFS_DRIVER_CGROUPFS))
                 return -EINVAL;
 
         /* systemd first: a node switched from cgroupfs to systemd may still carry the old tree. */
-        if (kubepods_is_valid(kubepods, CGFS_DRIVER_SYSTEMD)) {
+        if (cgfs_kubepods_is_valid(kubepods, CGFS_DRIVER_SYSTEMD)) {
                 if (asprintf(&slice, "%s.slice", kubepods) < 0)
                         return -ENOMEM;
                 r_systemd = hierarchies_have_dir(h, slice);

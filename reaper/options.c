@@ -341,22 +341,6 @@ static int set_endpoint(char **field, const OptionDef *d, const char *value, con
         return set_string(field, value);
 }
 
-/* As cgroupfs wants it: relative, plain components ("kubepods", "custom/kubepods"). */
-static bool cgroup_name_is_valid(const char *s) {
-        if (s[0] == '\0' || s[0] == '/')
-                return false;
-        for (const char *c = s; *c;) {
-                size_t n = strcspn(c, "/");
-
-                if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-                        return false;
-                c += n;
-                if (*c == '/' && *++c == '\0')
-                        return false;
-        }
-        return true;
-}
-
 /* An image reference as a runtime takes it: one token, printable ASCII. */
 static bool image_ref_is_valid(const char *s) {
         if (s[0] == '\0' || strlen(s) > 512)
@@ -448,7 +432,8 @@ static int set_option(Options *o, const OptionDef *d, const char *value, const c
                 return set_endpoint(field, d, value, where);
 
         case OPT_CGROUP_NAME:
-                if (!cgroup_name_is_valid(value))
+                /* The cgroupfs driver's rule; the systemd driver's is checked once both are known. */
+                if (!cgfs_kubepods_is_valid(value, CGFS_DRIVER_CGROUPFS))
                         return invalid_value(
                                 where,
                                 d->name,
