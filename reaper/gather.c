@@ -27,6 +27,7 @@
 #include "reaper/gc.h"
 #include "util/log.h"
 #include "util/macro.h"
+#include "util/strutil.h"
 
 #define KUBELET_HEALTHZ_HOST "127.0.0.1"
 #define KUBELET_HEALTHZ_PORT 10248
@@ -88,14 +89,6 @@ static int source_fail(SourceStatus *st, const char *format, ...) {
                         *p = ' ';
         st->error = reason;
         return 0;
-}
-
-static int join_path(const char *dir, const char *name, char **ret) {
-        size_t l = strlen(dir);
-
-        while (l > 0 && dir[l - 1] == '/')
-                l--;
-        return asprintf(ret, "%.*s/%s", (int) l, dir, name) < 0 ? -ENOMEM : 0;
 }
 
 static bool dot_or_dot_dot(const char *name) {
@@ -721,7 +714,7 @@ static int gather_kubelet(const Options *o, const char *root_dir, Snapshot *s) {
                         a.excerpt,
                         a.excerpt[0] ? "\"" : "");
 
-        r = join_path(root_dir, "pod-resources/kubelet.sock", &socket_path);
+        r = path_join(root_dir, "pod-resources/kubelet.sock", &socket_path);
         if (r < 0)
                 return r;
         /* The kubelet creates its pod-resources socket at start: its change time is the start. */
@@ -881,7 +874,7 @@ static int pod_dir_read(
         bool self_mounted = false;
         int r;
 
-        r = join_path(pods_path, name, &path);
+        r = path_join(pods_path, name, &path);
         if (r < 0)
                 return r;
         r = mu_table_mounts_beneath(t, path, &mounts, &n_mounts);
@@ -945,7 +938,7 @@ static int gather_pod_dirs(const char *root_dir, const MuMountTable *t, Snapshot
         struct dirent *de;
         int r;
 
-        r = join_path(root_dir, "pods", &pods_path);
+        r = path_join(root_dir, "pods", &pods_path);
         if (r < 0)
                 return r;
         fd = open(pods_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

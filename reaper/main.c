@@ -30,6 +30,7 @@
 #include "reaper/report.h"
 #include "reaper/state.h"
 #include "util/log.h"
+#include "util/strutil.h"
 
 /* Exit codes of the CLI contract (DESIGN §4). */
 enum {
@@ -108,25 +109,6 @@ static void truncate_utf8(char *s, size_t max) {
         while (n > 0 && strchr(" ;,:", s[n - 1]))
                 n--;
         s[n] = '\0';
-}
-
-static int append(char **s, const char *format, ...) _printf_(2, 3);
-static int append(char **s, const char *format, ...) {
-        _cleanup_free_ char *tail = NULL;
-        char *joined;
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(&tail, format, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        if (asprintf(&joined, "%s%s", *s ?: "", tail) < 0)
-                return -ENOMEM;
-        free(*s);
-        *s = joined;
-        return 0;
 }
 
 static void set_log_level(const Options *o) {
@@ -326,17 +308,18 @@ static char *pass_summary(const Plan *plan) {
                         reaped++;
         }
 
-        if (append(&s,
-                   "%zu %s reaped, %zu refused, %zu failed",
-                   reaped,
-                   reaped == 1 ? "pod" : "pods",
-                   refused,
-                   failed) < 0 ||
-            (skipped > 0 && append(&s, ", %zu skipped", skipped) < 0) ||
-            (not_acted > 0 && append(&s, ", %zu not acted on", not_acted) < 0) ||
+        if (strextendf(
+                    &s,
+                    "%zu %s reaped, %zu refused, %zu failed",
+                    reaped,
+                    reaped == 1 ? "pod" : "pods",
+                    refused,
+                    failed) < 0 ||
+            (skipped > 0 && strextendf(&s, ", %zu skipped", skipped) < 0) ||
+            (not_acted > 0 && strextendf(&s, ", %zu not acted on", not_acted) < 0) ||
             (n_pod < plan->n_actions &&
-             append(&s, "; runtime GC: %zu removed, %zu failed", gc_done, gc_failed) < 0) ||
-            (plan->image_gc.problem && append(&s, "; image GC: %s", plan->image_gc.problem) < 0)) {
+             strextendf(&s, "; runtime GC: %zu removed, %zu failed", gc_done, gc_failed) < 0) ||
+            (plan->image_gc.problem && strextendf(&s, "; image GC: %s", plan->image_gc.problem) < 0)) {
                 free(s);
                 return NULL;
         }
@@ -739,19 +722,19 @@ static int check_orphans(const Pass *p, const Plan *plan, usec_t threshold, char
                 return 0;
 
         _cleanup_free_ char *s = NULL;
-        r = append(&s, "%zu orphaned %s kept: ", n_pods, n_pods == 1 ? "pod" : "pods");
+        r = strextendf(&s, "%zu orphaned %s kept: ", n_pods, n_pods == 1 ? "pod" : "pods");
         for (size_t i = 0; r >= 0 && i < n_kept; i++) {
                 if (n_kept == 1)
-                        r = append(&s, "%s", kept[i].words);
+                        r = strextendf(&s, "%s", kept[i].words);
                 else
-                        r = append(&s, "%s%zu %s", i > 0 ? ", " : "", kept[i].n, kept[i].words);
+                        r = strextendf(&s, "%s%zu %s", i > 0 ? ", " : "", kept[i].n, kept[i].words);
         }
         if (r >= 0)
-                r =
-                        append(&s,
-                               " (%s %s)",
-                               n_pods == 1 ? "for" : "oldest",
-                               format_age(age, sizeof(age), oldest));
+                r = strextendf(
+                        &s,
+                        " (%s %s)",
+                        n_pods == 1 ? "for" : "oldest",
+                        format_age(age, sizeof(age), oldest));
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -834,25 +817,25 @@ static int check_run(const Options *o) {
 
         if (cgroups_problem || orphans || images) {
                 ret = CHECK_PROBLEM;
-                r = append(&line, "%s", cgroups_problem ?: orphans ?: images);
+                r = strextendf(&line, "%s", cgroups_problem ?: orphans ?: images);
                 if (r >= 0 && cgroups_problem && orphans)
-                        r = append(&line, "; %s", orphans);
+                        r = strextendf(&line, "; %s", orphans);
                 if (r >= 0 && images && (cgroups_problem || orphans))
-                        r = append(&line, "; %s", images);
+                        r = strextendf(&line, "; %s", images);
                 /* Known problems stand even when the rest of the node could not be read. */
                 if (r >= 0 && unknown)
-                        r = append(&line, "; %s", unknown);
+                        r = strextendf(&line, "; %s", unknown);
         } else if (unknown) {
                 ret = CHECK_UNKNOWN;
-                r = append(&line, "%s", unknown);
+                r = strextendf(&line, "%s", unknown);
         } else {
                 ret = CHECK_OK;
-                r =
-                        append(&line,
-                               "no orphaned pod kept beyond %s",
-                               format_duration(when, sizeof(when), threshold));
+                r = strextendf(
+                        &line,
+                        "no orphaned pod kept beyond %s",
+                        format_duration(when, sizeof(when), threshold));
                 if (r >= 0 && cgroups_note)
-                        r = append(&line, "; %s", cgroups_note);
+                        r = strextendf(&line, "; %s", cgroups_note);
         }
         if (r < 0)
                 goto oom;

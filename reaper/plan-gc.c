@@ -11,6 +11,7 @@
 #include "reaper/gc.h"
 #include "reaper/plan-internal.h"
 #include "util/macro.h"
+#include "util/strutil.h"
 
 static int state_images_copy(const State *from, State *to) {
         for (size_t i = 0; i < from->n_images; i++) {
@@ -263,7 +264,7 @@ static int log_links_emit(Builder *b, const Snapshot *s, const Options *o) {
                                 listed ? "has exited" : "is not in the runtime");
                 if (r < 0)
                         return -ENOMEM;
-                r = plan_join_path(o->container_logs_dir, name, &target);
+                r = path_join(o->container_logs_dir, name, &target);
                 if (r < 0)
                         return r;
                 if (!plan_action_add(b, ACTION_REMOVE_LOG_SYMLINK, "", target, reason))

@@ -13,7 +13,6 @@ typedef struct Builder {
 /* Appends a planned action; target and reason are copied. Returns the new action or NULL (ENOMEM). */
 Action *
 plan_action_add(Builder *b, ActionKind kind, const char *uid, const char *target, const char *reason);
-int plan_join_path(const char *dir, const char *name, char **ret);
 /* Ages in reasons are whole seconds: "25m3s", not "25m3s417ms". */
 const char *plan_format_age(char *buf, size_t size, usec_t d);
 

@@ -12,6 +12,7 @@
 
 #include "reaper/plan-internal.h"
 #include "util/macro.h"
+#include "util/strutil.h"
 
 #define POD_LEVEL_KINDS (KIND_POD_DIRS | KIND_CGROUPS | KIND_LOGS)
 
@@ -217,47 +218,20 @@ const char *plan_format_age(char *buf, size_t size, usec_t d) {
         return format_duration(buf, size, d);
 }
 
-int plan_join_path(const char *dir, const char *name, char **ret) {
-        size_t l = strlen(dir);
-
-        while (l > 1 && dir[l - 1] == '/')
-                l--;
-        return asprintf(ret, "%.*s/%s", (int) l, dir, name) < 0 ? -ENOMEM : 0;
-}
-
 static int pod_dir_path(const Options *o, const char *name, char **ret) {
         _cleanup_free_ char *pods = NULL;
         int r;
 
-        r = plan_join_path(o->root_dir, "pods", &pods);
+        r = path_join(o->root_dir, "pods", &pods);
         if (r < 0)
                 return r;
-        return plan_join_path(pods, name, ret);
-}
-
-static int append(char **s, const char *format, ...) _printf_(2, 3);
-static int append(char **s, const char *format, ...) {
-        _cleanup_free_ char *tail = NULL;
-        char *joined;
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(&tail, format, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        if (asprintf(&joined, "%s%s", *s ? *s : "", tail) < 0)
-                return -ENOMEM;
-        free(*s);
-        *s = joined;
-        return 0;
+        return path_join(pods, name, ret);
 }
 
 static int source_problem(char **reason, const char *what, const SourceStatus *st) {
         if (st->ok)
                 return 0;
-        return append(reason, "%s%s: %s", *reason ? "; " : "", what, st->error ?: "unknown error");
+        return strextendf(reason, "%s%s: %s", *reason ? "; " : "", what, st->error ?: "unknown error");
 }
 
 /* Sources ready (DESIGN §2): every list answered, and the kubelet (unless not required) healthy
@@ -278,19 +252,19 @@ static int sources_check(const Snapshot *s, const Options *o, char **ret) {
                 if (r < 0)
                         return r;
                 if (s->kubelet.ok && s->kubelet_started == 0)
-                        r =
-                                append(&reason,
-                                       "%skubelet start time unknown (no pod-resources socket change time)",
-                                       reason ? "; " : "");
+                        r = strextendf(
+                                &reason,
+                                "%skubelet start time unknown (no pod-resources socket change time)",
+                                reason ? "; " : "");
                 else if (s->kubelet.ok && usec_age(s->now, s->kubelet_started) < o->orphan_grace) {
                         char up[DURATION_MAX_LEN], grace[DURATION_MAX_LEN];
 
-                        r =
-                                append(&reason,
-                                       "%skubelet up for %s, less than the %s grace",
-                                       reason ? "; " : "",
-                                       plan_format_age(up, sizeof(up), usec_age(s->now, s->kubelet_started)),
-                                       format_duration(grace, sizeof(grace), o->orphan_grace));
+                        r = strextendf(
+                                &reason,
+                                "%skubelet up for %s, less than the %s grace",
+                                reason ? "; " : "",
+                                plan_format_age(up, sizeof(up), usec_age(s->now, s->kubelet_started)),
+                                format_duration(grace, sizeof(grace), o->orphan_grace));
                 }
                 if (r < 0)
                         return r;
@@ -521,7 +495,7 @@ static int pod_target(const Snapshot *s, const Options *o, const Pod *pod, char 
                 return pod_dir_path(o, pod->uid, ret);
         if (e->source == SOURCE_CGROUP)
                 return cgroup_target(s, o, &s->pod_cgroups.items[e->index], ret);
-        return plan_join_path(o->pod_logs_dir, s->log_dirs[e->index].name, ret);
+        return path_join(o->pod_logs_dir, s->log_dirs[e->index].name, ret);
 }
 
 static int
@@ -682,7 +656,7 @@ static int pod_emit_reap(Builder *b, const Snapshot *s, const Options *o, const 
                                 r = action_add(
                                         b, ACTION_REMOVE_POD_DIR, pod->uid, target, reason_after ?: reason);
                 } else if (e->source == SOURCE_LOG_DIR && (o->only & KIND_LOGS)) {
-                        r = plan_join_path(o->pod_logs_dir, s->log_dirs[e->index].name, &target);
+                        r = path_join(o->pod_logs_dir, s->log_dirs[e->index].name, &target);
                         if (r >= 0)
                                 r = action_add(
                                         b, ACTION_REMOVE_LOG_DIR, pod->uid, target, reason_after ?: reason);
@@ -773,7 +747,7 @@ static int invalid_names_emit(Builder *b, const Snapshot *s, const Options *o) {
                         if (pass == 0)
                                 r = pod_dir_path(o, names[i] ?: "", &target);
                         else
-                                r = plan_join_path(o->pod_logs_dir, names[i] ?: "", &target);
+                                r = path_join(o->pod_logs_dir, names[i] ?: "", &target);
                         if (r >= 0)
                                 r = refusal_add(
                                         b,
