@@ -18,91 +18,9 @@
 
 #include <cmocka.h>
 
+#include "tests/lib/capture.h"
 #include "util/log.h"
 #include "util/macro.h"
-
-/* stderr goes to an unlinked temp file for the duration of a test, so what log_* printed can be
- * read back. */
-typedef struct Capture {
-        int saved_stderr;
-        int fd;
-} Capture;
-
-static int capture_setup(void **state) {
-        char path[] = "/tmp/test-log-XXXXXX";
-        Capture *c;
-
-        c = malloc(sizeof(*c));
-        if (!c)
-                return -1;
-
-        c->fd = mkostemp(path, O_CLOEXEC);
-        if (c->fd < 0) {
-                free(c);
-                return -1;
-        }
-        (void) unlink(path);
-
-        fflush(stderr);
-        c->saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-        if (c->saved_stderr < 0 || dup2(c->fd, STDERR_FILENO) < 0) {
-                c->saved_stderr = safe_close(c->saved_stderr);
-                c->fd = safe_close(c->fd);
-                free(c);
-                return -1;
-        }
-
-        log_set_target(LOG_TARGET_STDERR);
-        log_set_max_level(LOG_INFO);
-        *state = c;
-        return 0;
-}
-
-/* Everything written to stderr since setup, as a string the caller frees; NULL if unreadable. */
-static char *capture_read_raw(Capture *c) {
-        char *buf;
-        off_t size;
-        ssize_t n;
-
-        fflush(stderr);
-        size = lseek(c->fd, 0, SEEK_END);
-        if (size < 0)
-                return NULL;
-        buf = malloc((size_t) size + 1);
-        if (!buf)
-                return NULL;
-        n = pread(c->fd, buf, (size_t) size, 0);
-        if (n != size) {
-                free(buf);
-                return NULL;
-        }
-        buf[n] = '\0';
-        return buf;
-}
-
-static char *capture_read(Capture *c) {
-        char *buf = capture_read_raw(c);
-
-        assert_non_null(buf);
-        return buf;
-}
-
-static int capture_teardown(void **state) {
-        Capture *c = *state;
-        _cleanup_free_ char *out = capture_read_raw(c);
-
-        (void) dup2(c->saved_stderr, STDERR_FILENO);
-        c->saved_stderr = safe_close(c->saved_stderr);
-        c->fd = safe_close(c->fd);
-        free(c);
-
-        /* cmocka reports a failed assertion on stderr too, i.e. into the capture: replay it, as TAP
-         * comments, so a failure does not vanish with the temp file. */
-        if (out)
-                for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
-                        fprintf(stderr, "# %s\n", line);
-        return 0;
-}
 
 static void test_returns_negative_error(void **state) {
         (void) state;

@@ -26,6 +26,7 @@
 
 #include "reaper/message-ids.h"
 #include "reaper/report.h"
+#include "tests/lib/capture.h"
 #include "util/log.h"
 #include "util/macro.h"
 
@@ -794,71 +795,6 @@ static void test_many_pods(void **state) {
 }
 
 /* ---- the log ------------------------------------------------------------------------------------- */
-
-/* stderr goes to an unlinked temp file while a log test runs. */
-typedef struct Capture {
-        int saved_stderr;
-        int fd;
-} Capture;
-
-static int capture_setup(void **state) {
-        char path[] = "/tmp/test-report-XXXXXX";
-        Capture *c = malloc(sizeof(*c));
-
-        if (!c)
-                return -1;
-        c->fd = mkostemp(path, O_CLOEXEC);
-        if (c->fd < 0) {
-                free(c);
-                return -1;
-        }
-        (void) unlink(path);
-        fflush(stderr);
-        c->saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-        if (c->saved_stderr < 0 || dup2(c->fd, STDERR_FILENO) < 0) {
-                c->saved_stderr = safe_close(c->saved_stderr);
-                c->fd = safe_close(c->fd);
-                free(c);
-                return -1;
-        }
-        log_set_target(LOG_TARGET_STDERR);
-        log_set_max_level(LOG_INFO);
-        *state = c;
-        return 0;
-}
-
-static char *capture_read(Capture *c) {
-        off_t size;
-        char *buf;
-
-        fflush(stderr);
-        size = lseek(c->fd, 0, SEEK_END);
-        assert_true(size >= 0);
-        buf = calloc((size_t) size + 1, 1);
-        assert_non_null(buf);
-        assert_int_equal(pread(c->fd, buf, (size_t) size, 0), size);
-        return buf;
-}
-
-static int capture_teardown(void **state) {
-        Capture *c = *state;
-        char *out;
-
-        fflush(stderr);
-        out = calloc(1, 65536);
-        if (out && pread(c->fd, out, 65535, 0) < 0)
-                out[0] = '\0';
-        (void) dup2(c->saved_stderr, STDERR_FILENO);
-        c->saved_stderr = safe_close(c->saved_stderr);
-        c->fd = safe_close(c->fd);
-        free(c);
-        /* A failed assertion went into the capture too: replay it as TAP comments. */
-        if (out)
-                for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
-                        fprintf(stderr, "# %s\n", line);
-        free(out);
-        return 0;
-}
 
 static void test_log_actions(void **state) {
         Capture *c = *state;
