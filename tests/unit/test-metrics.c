@@ -29,6 +29,7 @@
 
 #include "reaper/metrics.h"
 #include "reaper/report.h"
+#include "tests/lib/action.h"
 #include "util/macro.h"
 
 #define FIXTURE_DIR "tests/data/metrics/"
@@ -593,25 +594,6 @@ static void write_and_parse(const PassMetrics *m, usec_t last_success, Expositio
 }
 
 /* ---- a hand-built pass --------------------------------------------------------------------------- */
-
-static Action
-act(ActionKind kind,
-    const char *uid,
-    const char *target,
-    const char *reason,
-    ActionResult result,
-    const char *error) {
-        Action a = {
-                .kind = kind,
-                .target = (char *) target,
-                .reason = (char *) reason,
-                .result = result,
-                .error = (char *) error,
-        };
-
-        (void) snprintf(a.uid, sizeof(a.uid), "%s", uid);
-        return a;
-}
 
 #define REASON_ORPHAN \
         "orphaned: no sandbox or container in the runtime, not active in the kubelet, orphaned for 25m3s " \

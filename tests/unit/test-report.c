@@ -26,6 +26,7 @@
 
 #include "reaper/message-ids.h"
 #include "reaper/report.h"
+#include "tests/lib/action.h"
 #include "tests/lib/capture.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -55,25 +56,6 @@
         "killed this pass"
 
 /* ---- building snapshots and plans ---------------------------------------------------------------- */
-
-static Action
-act(ActionKind kind,
-    const char *uid,
-    const char *target,
-    const char *reason,
-    ActionResult result,
-    const char *error) {
-        Action a = {
-                .kind = kind,
-                .target = (char *) target,
-                .reason = (char *) reason,
-                .result = result,
-                .error = (char *) error,
-        };
-
-        (void) snprintf(a.uid, sizeof(a.uid), "%s", uid);
-        return a;
-}
 
 /* The node of most cases: A fully orphaned (cgroup, dir, logs), B with a mounted volume, C within
  * the grace (dir only), D with logs only, E a live pod (not in the plan), and a stray lost+found. */
