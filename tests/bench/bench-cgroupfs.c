@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "cgroupfs/cgroupfs.h"
+#include "tests/lib/cgroup-files.h"
 #include "util/macro.h"
 #include "util/parse.h"
 
@@ -106,71 +107,7 @@ _printf_(1, 2) static char *xasprintf(const char *fmt, ...) {
         return p;
 }
 
-static bool list_has(const char *list, const char *word) {
-        size_t l = strlen(word);
-
-        for (const char *c = list; *c;) {
-                size_t n = strcspn(c, ",");
-                if (n == l && strncmp(c, word, l) == 0)
-                        return true;
-                c += n;
-                c += *c == ',';
-        }
-        return false;
-}
-
-static int write_str(const char *path, const char *value) {
-        int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-
-        if (fd < 0)
-                return -errno;
-        if (write(fd, value, strlen(value)) < 0)
-                r = -errno;
-        close(fd);
-        return r;
-}
-
-static char *read_str(const char *path) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        char *buf = NULL;
-        size_t len = 0, allocated = 0;
-
-        if (fd < 0)
-                return NULL;
-        for (;;) {
-                if (allocated - len < 2) {
-                        allocated = allocated ? allocated * 2 : 4096;
-                        char *b = realloc(buf, allocated);
-                        if (!b)
-                                break;
-                        buf = b;
-                }
-                ssize_t k = read(fd, buf + len, allocated - len - 1);
-                if (k <= 0)
-                        break;
-                len += (size_t) k;
-        }
-        close(fd);
-        if (buf)
-                buf[len] = '\0';
-        return buf;
-}
-
 /* ---- building a tree -------------------------------------------------------------------------- */
-
-/* cpuset (v1) refuses tasks in a cgroup without cpus and mems: take the parent's. */
-static void cpuset_inherit(const char *dir) {
-        static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
-
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                _cleanup_free_ char *parent = xasprintf("%s/../%s", dir, files[i]);
-                _cleanup_free_ char *mine = xasprintf("%s/%s", dir, files[i]);
-                _cleanup_free_ char *value = read_str(parent);
-
-                if (value && value[0] && value[0] != '\n' && write_str(mine, value) < 0)
-                        die("%s", mine);
-        }
-}
 
 /* mkdir -p of `rel` in every hierarchy. */
 static void cg_mkdir(const char *rel) {
@@ -186,7 +123,8 @@ static void cg_mkdir(const char *rel) {
                         p[k] = '\0';
                         if (mkdir(p, 0755) == 0) {
                                 if (cpuset)
-                                        cpuset_inherit(p);
+                                        if (cpuset_inherit(p) < 0)
+                                                die("cpuset of %s", p);
                         } else if (errno != EEXIST)
                                 die("mkdir %s", p);
                         p[k] = c;

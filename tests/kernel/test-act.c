@@ -51,6 +51,7 @@
 #include "cgroupfs/cgroupfs.h"
 #include "reaper/act.h"
 #include "reaper/plan.h"
+#include "tests/lib/cgroup-files.h"
 #include "util/macro.h"
 
 #define UID_A "0a1b2c3d-1111-4abc-8def-00000000000a"
@@ -94,42 +95,6 @@ _printf_(1, 2) static char *xasprintf(const char *fmt, ...) {
         va_end(ap);
         assert_true(k >= 0);
         return p;
-}
-
-static void sleep_msec(unsigned ms) {
-        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
-static int write_str(const char *path, const char *value) {
-        int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-
-        if (fd < 0)
-                return -errno;
-        if (write(fd, value, strlen(value)) < 0)
-                r = -errno;
-        close(fd);
-        return r;
-}
-
-static char *read_str(const char *path) {
-        FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        size_t size = 0;
-
-        if (!f)
-                return NULL;
-        FILE *m = open_memstream(&buf, &size);
-        if (m) {
-                char chunk[4096];
-                size_t k;
-                while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                        fwrite(chunk, 1, k, m);
-                fclose(m);
-        }
-        fclose(f);
-        return buf;
 }
 
 static void unescape_octal(char *p) {
@@ -411,14 +376,6 @@ static const char *listing(Fx *fx, const char *rel) {
 
 /* ---- processes and cgroups ------------------------------------------------------------------ */
 
-static int sys_pidfd_open(pid_t pid) {
-        return (int) syscall(SYS_pidfd_open, pid, 0);
-}
-
-static int sys_pidfd_send_signal(int pidfd, int sig) {
-        return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
 static pid_t spawn_sleeper(Fx *fx) {
         pid_t parent = getpid(), pid;
         Proc *p;
@@ -468,36 +425,6 @@ static void assert_alive(Fx *fx, pid_t pid) {
         assert_int_equal(kill(pid, 0), 0);
 }
 
-static bool list_has(const char *list, const char *word) {
-        size_t l = strlen(word);
-
-        for (const char *c = list; *c;) {
-                size_t n = strcspn(c, ",");
-                if (n == l && strncmp(c, word, l) == 0)
-                        return true;
-                c += n;
-                c += *c == ',';
-        }
-        return false;
-}
-
-/* cpuset (v1) refuses tasks in a cgroup without cpus and mems: take the parent's. */
-static void cpuset_inherit(const char *dir) {
-        static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
-
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                char *parent = xasprintf("%s/../%s", dir, files[i]);
-                char *mine = xasprintf("%s/%s", dir, files[i]);
-                char *value = read_str(parent);
-
-                if (value && value[0] != '\n' && value[0] != '\0')
-                        assert_int_equal(write_str(mine, value), 0);
-                free(value);
-                free(parent);
-                free(mine);
-        }
-}
-
 /* The test's cgroups, or a skip where the machine has none. */
 static void cg_setup(Fx *fx) {
         snprintf(fx->kubepods, sizeof(fx->kubepods), "kpact%dn%u", (int) getpid(), test_counter);
@@ -523,7 +450,7 @@ static void cg_mkdir(Fx *fx, const char *rel) {
                         p[k] = '\0';
                         if (mkdir(p, 0755) == 0) {
                                 if (cpuset)
-                                        cpuset_inherit(p);
+                                        assert_int_equal(cpuset_inherit(p), 0);
                         } else if (errno != EEXIST)
                                 fail_msg("mkdir %s: %s", p, strerror(errno));
                         p[k] = c;

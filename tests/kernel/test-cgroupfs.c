@@ -42,6 +42,7 @@
 #include <cmocka.h>
 
 #include "cgroupfs/cgroupfs.h"
+#include "tests/lib/cgroup-files.h"
 #include "util/macro.h"
 
 #define DESTROY_TIMEOUT_USEC (5ULL * 1000 * 1000)
@@ -59,20 +60,6 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
-static void sleep_msec(unsigned ms) {
-        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
-static int sys_pidfd_open(pid_t pid) {
-        return (int) syscall(SYS_pidfd_open, pid, 0);
-}
-
-static int sys_pidfd_send_signal(int pidfd, int sig) {
-        return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
 _printf_(1, 2) static char *xasprintf(const char *fmt, ...) {
         va_list ap;
         char *p = NULL;
@@ -87,50 +74,6 @@ _printf_(1, 2) static char *xasprintf(const char *fmt, ...) {
 static bool exists(const char *path) {
         struct stat st;
         return lstat(path, &st) == 0;
-}
-
-static int write_str(const char *path, const char *value) {
-        int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-
-        if (fd < 0)
-                return -errno;
-        if (write(fd, value, strlen(value)) < 0)
-                r = -errno;
-        close(fd);
-        return r;
-}
-
-/* The whole file, or NULL. */
-static char *read_str(const char *path) {
-        FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        size_t size = 0;
-
-        if (!f)
-                return NULL;
-        FILE *m = open_memstream(&buf, &size);
-        if (m) {
-                char chunk[4096];
-                size_t k;
-                while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                        fwrite(chunk, 1, k, m);
-                fclose(m);
-        }
-        fclose(f);
-        return buf;
-}
-
-static bool list_has(const char *list, const char *word) {
-        size_t l = strlen(word);
-
-        for (const char *c = list; *c;) {
-                size_t n = strcspn(c, ",");
-                if (n == l && strncmp(c, word, l) == 0)
-                        return true;
-                c += n;
-                c += *c == ',';
-        }
-        return false;
 }
 
 /* The pids in cgroup.procs of `dir` and every cgroup beneath it. */
@@ -563,23 +506,6 @@ static void assert_alive(Fx *fx, pid_t pid) {
 
 /* ---- cgroups ---------------------------------------------------------------------------------- */
 
-/* cpuset (v1) refuses tasks in a cgroup without cpus and mems: take the parent's. */
-static void cpuset_inherit(const char *dir) {
-        static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
-
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                char *parent = xasprintf("%s/../%s", dir, files[i]);
-                char *mine = xasprintf("%s/%s", dir, files[i]);
-                char *value = read_str(parent);
-
-                if (value && value[0] != '\n' && value[0] != '\0')
-                        assert_int_equal(write_str(mine, value), 0);
-                free(value);
-                free(parent);
-                free(mine);
-        }
-}
-
 static void cg_mkdir(Fx *fx, const char *rel) {
         for (size_t i = 0; i < fx->h.n; i++) {
                 const CgfsHierarchy *x = &fx->h.items[i];
@@ -596,7 +522,7 @@ static void cg_mkdir(Fx *fx, const char *rel) {
                         p[k] = '\0';
                         if (mkdir(p, 0755) == 0) {
                                 if (cpuset)
-                                        cpuset_inherit(p);
+                                        assert_int_equal(cpuset_inherit(p), 0);
                         } else if (errno != EEXIST)
                                 fail_msg("mkdir %s: %s", p, strerror(errno));
                         p[k] = c;
