@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include "util/log.h"
-
-#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+#include "util/parse.h"
 
 static int max_level = LOG_INFO;
 static LogTarget target = LOG_TARGET_AUTO;
@@ -30,14 +30,31 @@ void log_set_target(LogTarget t) {
         resolved = LOG_TARGET_AUTO;
 }
 
-/* sd_journal_send() returns 0 even when nothing listens, so its result cannot pick the sink:
- * decide up front from sd_booted() and whether the journal socket exists. */
-bool log_journal_available(const char *socket_path) {
+/* systemd's own log_target=auto (stderr_is_journal()): the journal only when stderr already goes
+ * there. For a unit's stdout/stderr connected to journald, systemd sets $JOURNAL_STREAM to that
+ * stream's "DEV:INO"; a terminal, a pipe or a file does not match, even when the variable was
+ * inherited from a service. Whether the machine booted with systemd says nothing about where a
+ * person at a terminal looks for errors. */
+bool log_stream_is_journal(const char *journal_stream, int fd) {
+        _cleanup_free_ char *dev_str = NULL;
+        const char *colon;
+        uint64_t dev, ino;
         struct stat st;
 
-        if (sd_booted() <= 0)
+        if (!journal_stream || fd < 0)
                 return false;
-        return stat(socket_path, &st) >= 0 && S_ISSOCK(st.st_mode);
+        colon = strchr(journal_stream, ':');
+        if (!colon)
+                return false;
+        dev_str = strndup(journal_stream, (size_t) (colon - journal_stream));
+        if (!dev_str)
+                return false;
+        /* safe_atou64() takes digits only: no sign, space, "0x", empty part or second ':'. */
+        if (safe_atou64(dev_str, &dev) < 0 || safe_atou64(colon + 1, &ino) < 0)
+                return false;
+        if (fstat(fd, &st) < 0)
+                return false;
+        return (uint64_t) st.st_dev == dev && (uint64_t) st.st_ino == ino;
 }
 
 LogTarget log_get_target(void) {
@@ -46,7 +63,9 @@ LogTarget log_get_target(void) {
         if (target != LOG_TARGET_AUTO)
                 resolved = target;
         else
-                resolved = log_journal_available(JOURNAL_SOCKET) ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR;
+                resolved = log_stream_is_journal(getenv("JOURNAL_STREAM"), STDERR_FILENO)
+                                   ? LOG_TARGET_JOURNAL
+                                   : LOG_TARGET_STDERR;
         return resolved;
 }
 
@@ -103,7 +122,10 @@ bool log_field_is_valid(const char *field) {
 
 #define LOG_BASE_FIELDS 7
 
-static void log_journal(
+/* 0, or -errno when the line could not be sent (out of memory, journald refusing): then the caller
+ * writes it to stderr, which is journald's stream anyway when LOG_TARGET_AUTO chose this sink.
+ * (sd_journal_sendv() itself returns 0 when the socket is missing.) */
+static int log_journal(
         int level,
         int error,
         const char *const *extra,
@@ -114,6 +136,7 @@ static void log_journal(
         char *fields[LOG_BASE_FIELDS] = {};
         _cleanup_free_ struct iovec *iov = NULL;
         size_t n = 0, n_extra = 0;
+        int r = -ENOMEM;
 
         for (const char *const *f = extra; f && *f; f++)
                 n_extra++;
@@ -128,7 +151,7 @@ static void log_journal(
             (error != 0 && asprintf(&fields[n++], "ERRNO=%i", error) < 0)) {
                 if (n > 0)
                         fields[--n] = NULL; /* asprintf() left it undefined */
-                n = 0;                      /* out of memory: drop the line rather than half of it */
+                n = 0;                      /* out of memory: not half of the line */
         }
         if (n > 0) {
                 size_t n_iov = 0;
@@ -139,10 +162,11 @@ static void log_journal(
                         if (log_field_is_valid(*f))
                                 iov[n_iov++] =
                                         (struct iovec){.iov_base = (char *) *f, .iov_len = strlen(*f)};
-                (void) sd_journal_sendv(iov, (int) n_iov);
+                r = sd_journal_sendv(iov, (int) n_iov);
         }
         for (size_t i = 0; i < ELEMENTSOF(fields); i++)
                 free(fields[i]);
+        return r < 0 ? r : 0;
 }
 
 _printf_(7, 0) static int log_dispatch(
@@ -163,9 +187,8 @@ _printf_(7, 0) static int log_dispatch(
         errno = error;
         (void) vsnprintf(buf, sizeof(buf), format, ap);
 
-        if (log_get_target() == LOG_TARGET_JOURNAL)
-                log_journal(level, error, extra, file, line, func, buf);
-        else
+        if (log_get_target() != LOG_TARGET_JOURNAL ||
+            log_journal(level, error, extra, file, line, func, buf) < 0)
                 (void) fprintf(
                         stderr, "%s: %s%s\n", program_invocation_short_name, level_prefix(level), buf);
 

@@ -6,11 +6,12 @@
 
 #include "util/macro.h"
 
-/* Logging: journald where the system runs one, stderr otherwise. Log where the decision is made,
- * once, with the object's identity and the reason. "%m" prints the error passed in. */
+/* Logging: journald when stderr is already the journal (a systemd service or timer run), stderr
+ * otherwise. Log where the decision is made, once, with the object's identity and the reason. "%m"
+ * prints the error passed in. */
 
 typedef enum LogTarget {
-        LOG_TARGET_AUTO, /* journald if booted with systemd and its socket exists, else stderr */
+        LOG_TARGET_AUTO, /* journald if log_stream_is_journal($JOURNAL_STREAM, stderr), else stderr */
         LOG_TARGET_STDERR,
         LOG_TARGET_JOURNAL,
 } LogTarget;
@@ -73,5 +74,8 @@ bool log_field_is_valid(const char *field);
 #define log_warning_errno(error, ...) log_full_errno(LOG_WARNING, error, __VA_ARGS__)
 #define log_error_errno(error, ...) log_full_errno(LOG_ERR, error, __VA_ARGS__)
 
-/* Where the sink decision comes from; exposed for the unit test. */
-bool log_journal_available(const char *socket_path);
+/* Is fd the stream journald gave a unit, as journal_stream (the value of $JOURNAL_STREAM, may be
+ * NULL) names it: "DEV:INO", two unsigned decimals? A malformed value, a closed fd or another file
+ * is no. LOG_TARGET_AUTO asks it about stderr, as systemd's log_target=auto does; exposed for the
+ * unit test. */
+bool log_stream_is_journal(const char *journal_stream, int fd);
