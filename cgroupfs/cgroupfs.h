@@ -156,8 +156,10 @@ int cgfs_pod_destroy(
 
 /* A pod that must wait (volumes still mounted) gets the least CPU, as the kubelet does:
  * cpu.shares=2 on v1, cpu.weight=1 on v2, in every hierarchy of `h` (the one the pod was
- * enumerated with). A hierarchy without the cpu controller is skipped. */
-int cgfs_pod_reduce_cpu(const CgfsHierarchies *h, const CgfsPod *pod);
+ * enumerated with). A hierarchy without the cpu controller is skipped. A systemd-driver pod slice
+ * gets it as a unit property (CPUWeight=1 / CPUShares=2) where systemd answers, as the kubelet's
+ * systemd driver sets it: systemd would overwrite a bare file write. */
+int cgfs_pod_reduce_cpu(const CgfsHierarchies *h, const CgfsPod *pod, CgfsDriver driver);
 
 /* ---- counts ------------------------------------------------------------------------------------ */
 

@@ -707,19 +707,29 @@ static const char *pod_slice_name(const CgfsHierarchies *h, const CgfsPod *pod) 
         return NULL;
 }
 
-/* StopUnit(slice, "replace") with a bounded call timeout. 1 if systemd took the job, 0 if it does
- * not know the unit. The job is not waited for: the direct path kills right after, instead of the
- * SIGTERM and TimeoutStopSec a stop job would give each scope. */
-static int systemd_stop_slice(const char *slice) {
+static int systemd_bus_open(sd_bus **ret) {
         _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return r;
         r = sd_bus_set_method_call_timeout(bus, SYSTEMD_CALL_TIMEOUT_USEC);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+/* StopUnit(slice, "replace") with a bounded call timeout. 1 if systemd took the job, 0 if it does
+ * not know the unit. The job is not waited for: the direct path kills right after, instead of the
+ * SIGTERM and TimeoutStopSec a stop job would give each scope. */
+static int systemd_stop_slice(const char *slice) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = systemd_bus_open(&bus);
         if (r < 0)
                 return r;
         r = sd_bus_call_method(
@@ -729,10 +739,42 @@ static int systemd_stop_slice(const char *slice) {
                 "org.freedesktop.systemd1.Manager",
                 "StopUnit",
                 &error,
-                &reply,
+                NULL,
                 "ss",
                 slice,
                 "replace");
+        if (r < 0)
+                return sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit") ? 0 : r;
+        return 1;
+}
+
+/* SetUnitProperties(slice, runtime, CPUWeight=1 or CPUShares=2): systemd owns a systemd-driver
+ * pod's attributes and writes them again whenever it re-realizes the unit (daemon-reload, a sibling
+ * unit started), so a bare cpu.weight write would be undone; it also enables the cpu controller on
+ * the way down, which the file write cannot. 1 if systemd took it, 0 if it does not know the unit. */
+static int systemd_reduce_slice_cpu(const char *slice, bool unified) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = systemd_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(
+                bus,
+                "org.freedesktop.systemd1",
+                "/org/freedesktop/systemd1",
+                "org.freedesktop.systemd1.Manager",
+                "SetUnitProperties",
+                &error,
+                NULL,
+                "sba(sv)",
+                slice,
+                1,
+                1,
+                unified ? "CPUWeight" : "CPUShares",
+                "t",
+                (uint64_t) (unified ? 1 : 2));
         if (r < 0)
                 return sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit") ? 0 : r;
         return 1;
@@ -798,11 +840,22 @@ int cgfs_pod_destroy(
         return r;
 }
 
-int cgfs_pod_reduce_cpu(const CgfsHierarchies *h, const CgfsPod *pod) {
+int cgfs_pod_reduce_cpu(const CgfsHierarchies *h, const CgfsPod *pod, CgfsDriver driver) {
+        const char *slice;
         int ret = 0;
 
         if (!h || !pod)
                 return -EINVAL;
+        slice = pod_slice_name(h, pod);
+        if (slice && (driver == CGFS_DRIVER_SYSTEMD || driver == CGFS_DRIVER_AUTO)) {
+                /* systemd puts the cpu controller on cgroup2 only when it is the sole hierarchy. */
+                ret = systemd_reduce_slice_cpu(slice, h->n == 1 && h->items[0].v2);
+                if (ret < 0)
+                        log_debug_errno(
+                                ret, "systemd did not set the CPU of %s (%m), writing it directly", slice);
+                ret = 0;
+        }
+        /* The files too: without systemd, and for the window before systemd applies the property. */
         for (size_t i = 0; pod->paths && i < h->n; i++) {
                 const CgfsHierarchy *x = &h->items[i];
                 _cleanup_close_ int root_fd = -EBADF, fd = -EBADF;

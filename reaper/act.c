@@ -753,7 +753,7 @@ static void act_reduce_cpu(const ActContext *c, Action *a) {
         }
         if (!recheck_runtime(c, a))
                 return;
-        r = cgfs_pod_reduce_cpu(c->hierarchies, pod);
+        r = cgfs_pod_reduce_cpu(c->hierarchies, pod, c->pod_cgroups->driver);
         if (r < 0)
                 action_finish(a, RESULT_FAILED, "failed to lower the pod cgroup's CPU: %s", errno_text(r));
         else

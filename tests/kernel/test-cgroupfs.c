@@ -916,7 +916,7 @@ static void test_reduce_cpu(void **state) {
         unsigned checked = 0;
 
         for (int pass = 0; pass < 2; pass++)
-                assert_int_equal(cgfs_pod_reduce_cpu(&fx->h, p), 0);
+                assert_int_equal(cgfs_pod_reduce_cpu(&fx->h, p, CGFS_DRIVER_CGROUPFS), 0);
         for (size_t i = 0; i < fx->h.n; i++) {
                 const CgfsHierarchy *x = &fx->h.items[i];
                 const char *file = x->v2                             ? "cpu.weight"
