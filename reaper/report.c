@@ -874,7 +874,7 @@ static const char *action_message_id(const Action *a) {
 
 void report_log_action(const Action *a) {
         _cleanup_free_ char *target = NULL, *reason = NULL, *error = NULL;
-        char *fields[7] = {};
+        char *fields[9] = {}; /* 8 at most and the terminating NULL */
         const char *kind, *result, *status;
         size_t n = 0;
         int level;
@@ -899,6 +899,8 @@ void report_log_action(const Action *a) {
             asprintf(&fields[n++], "PODREAPER_ACTION=%s", kind) >= 0 &&
             asprintf(&fields[n++], "PODREAPER_RESULT=%s", result) >= 0 &&
             asprintf(&fields[n++], "PODREAPER_TARGET=%s", a->target ?: "") >= 0 &&
+            asprintf(&fields[n++], "PODREAPER_REASON=%s", a->reason ?: "") >= 0 &&
+            (!a->error || asprintf(&fields[n++], "PODREAPER_ERROR=%s", a->error) >= 0) &&
             (!kind_is_cgroup(a->kind) || asprintf(&fields[n++], "CGROUP_PATH=%s", a->target ?: "") >= 0))
                 ;
         else
