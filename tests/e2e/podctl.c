@@ -5,7 +5,10 @@
  *
  *   podctl run-pod UID NAME NAMESPACE KUBEPODS LOG_DIR   a running pod like the kubelet's: a
  *        host-network sandbox in /<KUBEPODS>/besteffort/pod<UID>, labelled as the kubelet labels it,
- *        and one busybox container sleeping in it; prints "<sandbox id> <container id>"
+ *        and one busybox container sleeping in it; prints "<sandbox id> <container id>".
+ *        KUBEPODS may name the QoS class, KUBEPODS/QOS (besteffort, burstable, guaranteed), and
+ *        the systemd driver's layout when it ends in ".slice": kubepods.slice/burstable gives the
+ *        cgroup parent kubepods-burstable-pod<UID with _>.slice, as the kubelet passes it
  *   podctl rm-pod UID    stop and remove every container and sandbox of UID (the pod is deleted)
  *   podctl has-pod UID   exit 0 if the runtime has a sandbox of UID in any state, 1 if not
  *
@@ -15,7 +18,7 @@
  *   podctl stop-sandbox ID        StopPodSandbox: the sandbox becomes NOTREADY
  *   podctl add-container SANDBOX_ID KUBEPODS LOG_DIR NAME ATTEMPT STATE [IMAGE [POD_UID]]
  *        a container NAME, attempt ATTEMPT, in the sandbox (the sandbox config is rebuilt from its
- *        metadata, cgroup parent /<KUBEPODS>/besteffort/pod<uid>), labelled as the kubelet labels
+ *        metadata, cgroup parent as run-pod's), labelled as the kubelet labels
  *        it with io.kubernetes.pod.uid=POD_UID (default: the sandbox's uid), image IMAGE (default
  *        busybox). STATE: created (never started), running (sleeps), exited (runs /bin/true;
  *        returns once the runtime says EXITED). Its log goes to LOG_DIR/NAME/ATTEMPT.log (LOG_DIR
@@ -48,8 +51,8 @@ static int fail(const char *what, int r, CriStatus *st) {
         return 1;
 }
 
-/* A host-network sandbox's config as the kubelet's: cgroup parent /<KUBEPODS>/besteffort/pod<uid>,
- * the kubelet's labels. Points to the caller's strings and into itself: do not move it. */
+/* A host-network sandbox's config as the kubelet's: the cgroup parent of cgroup_parent_for(), the
+ * kubelet's labels. Points to the caller's strings and into itself: do not move it. */
 typedef struct SandboxSpec {
         char *cgroup_parent;
         const char *labels[7];
@@ -58,6 +61,45 @@ typedef struct SandboxSpec {
 
 static void sandbox_spec_done(SandboxSpec *spec) {
         free(spec->cgroup_parent);
+}
+
+/* KUBEPODS[/QOS] -> the cgroup parent the kubelet passes for that QoS class (default besteffort):
+ * /<kubepods>/<qos>/pod<uid> (guaranteed: /<kubepods>/pod<uid>) for the cgroupfs driver; when
+ * KUBEPODS ends in ".slice", the systemd driver's slice name kubepods-<qos>-pod<uid_>.slice, which
+ * the runtime expands into its parent slices. */
+static int cgroup_parent_for(const char *kubepods_qos, const char *uid, char **ret) {
+        _cleanup_free_ char *kubepods = strdup(kubepods_qos), *uid_ = strdup(uid);
+        const char *qos = "besteffort";
+        char *slash, *p;
+        int r;
+
+        if (!kubepods || !uid_)
+                return -ENOMEM;
+        slash = strchr(kubepods, '/');
+        if (slash) {
+                *slash = '\0';
+                qos = slash + 1;
+        }
+        if (!streq(qos, "besteffort") && !streq(qos, "burstable") && !streq(qos, "guaranteed"))
+                return -EINVAL;
+        bool guaranteed = streq(qos, "guaranteed");
+        size_t n = strlen(kubepods);
+        if (n > 6 && streq(kubepods + n - 6, ".slice")) {
+                kubepods[n - 6] = '\0';
+                for (p = uid_; *p; p++)
+                        if (*p == '-')
+                                *p = '_';
+                r = asprintf(
+                        ret,
+                        "%s-%s%spod%s.slice",
+                        kubepods,
+                        guaranteed ? "" : qos,
+                        guaranteed ? "" : "-",
+                        uid_);
+        } else
+                r = asprintf(
+                        ret, "/%s/%s%spod%s", kubepods, guaranteed ? "" : qos, guaranteed ? "" : "/", uid);
+        return r < 0 ? -ENOMEM : 0;
 }
 
 static int sandbox_spec_init(
@@ -78,8 +120,10 @@ static int sandbox_spec_init(
                          ns,
                          NULL},
         };
-        if (asprintf(&spec->cgroup_parent, "/%s/besteffort/pod%s", kubepods, uid) < 0) {
-                spec->cgroup_parent = NULL;
+        if (cgroup_parent_for(kubepods, uid, &spec->cgroup_parent) < 0) {
+                fprintf(stderr,
+                        "podctl: bad KUBEPODS '%s' (NAME[/QOS], QOS besteffort|burstable|guaranteed)\n",
+                        kubepods);
                 return 1;
         }
         spec->config = (CriPodSandboxConfig){
