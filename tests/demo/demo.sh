@@ -96,9 +96,15 @@ mount -t tmpfs tmpfs "$vol"
 echo "quarterly numbers, still being written" >"$vol/report.csv"
 echo "  'report' still has a tmpfs volume mounted at volumes/kubernetes.io~empty-dir/cache with data"
 
+pod_cgroups() { # each pod's cgroup once, whichever hierarchies hold it (cgroup v1, v2, hybrid)
+        local h p
+        for h in $(_ctd_cgroup_mounts /sys/fs/cgroup); do
+                for p in "$h/$CTD_KUBEPODS"/besteffort/pod*; do [ -d "$p" ] && echo "${p##*/}"; done
+        done | sort -u
+}
 show_node() {
         echo "  pod dirs:   $(ls "$NODE/kubelet/pods" | wc -l)   log dirs: $(ls "$NODE/pods-logs" | wc -l)" \
-                "  pod cgroups: $(ls -d /sys/fs/cgroup/memory/"$CTD_KUBEPODS"/besteffort/pod* 2>/dev/null | wc -l)" \
+                "  pod cgroups: $(pod_cgroups | wc -l)" \
                 "  sandboxes: $("$PODCTL" list-sandboxes | wc -l)   containers: $("$PODCTL" list-containers | wc -l)"
 }
 say "The node before"

@@ -78,7 +78,7 @@ make_live_pod() {
 
 cgroup_exists() { # in any hierarchy
         local h
-        for h in "$CG"/*/; do
+        for h in "${CG_HIERARCHIES[@]}"; do
                 [ -d "$h/$KP/besteffort/pod$1" ] && return 0
         done
         return 1
@@ -459,7 +459,7 @@ case_daemon_stop_mid_pass() {
                 uids+=("$uid")
                 make_pod_dir "$uid"
                 for j in $(seq 1 300); do echo "$j"; done | split -l 1 - "$NODE/kubelet/pods/$uid/containers/app/f"
-                for h in "$CG"/*/; do [ -e "$h/cgroup.procs" ] && mkdir -p "$h/$KP/besteffort/pod$uid/c1"; done
+                for h in "${CG_HIERARCHIES[@]}"; do mkdir -p "$h/$KP/besteffort/pod$uid/c1"; done
         done
         sleep "$GRACE_WAIT"
         reaper run >/dev/null 2>&1 # first sighting

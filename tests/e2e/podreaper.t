@@ -67,8 +67,7 @@ make_lost_pod_cgroup() {
         sleep 100000 &
         pid=$!
         sleepers+=("$pid")
-        for h in "$CG"/*/; do
-                [ -e "$h/cgroup.procs" ] || continue
+        for h in "${CG_HIERARCHIES[@]}"; do
                 mkdir -p "$h/$KP/besteffort/pod$uid/lost"
                 echo "$pid" 2>/dev/null >"$h/$KP/besteffort/pod$uid/lost/cgroup.procs" # cpuset: ENOSPC, fine
         done
@@ -77,18 +76,44 @@ make_lost_pod_cgroup() {
 
 cgroup_exists() { # in any hierarchy
         local h
-        for h in "$CG"/*/; do
+        for h in "${CG_HIERARCHIES[@]}"; do
                 [ -d "$h/$KP/besteffort/pod$1" ] && return 0
         done
         return 1
 }
 cgroup_gone() { ! cgroup_exists "$1"; }
+each() { # each PREDICATE UID...: true for every one
+        local f=$1 x
+        shift
+        for x; do "$f" "$x" || return 1; done
+}
+# The kubelet's least CPU in every hierarchy with the cpu controller, at least one: cpu.shares=2 on
+# v1, cpu.weight=1 on cgroup2. A missing file fails: on v2 it exists only when the parent's
+# cgroup.subtree_control has +cpu (runc enables it on the way down when it makes the sandbox's cgroup).
+cpu_reduced() {
+        local uid=$1 h f want got n=0
+        for h in "${CG_HIERARCHIES[@]}"; do
+                if [ -e "$h/cgroup.controllers" ]; then # cgroup2: controller-less on hybrid
+                        grep -qw cpu "$h/cgroup.controllers" || continue
+                        f=cpu.weight want=1
+                elif [ -e "$h/cpu.shares" ]; then # the v1 hierarchy with cpu
+                        f=cpu.shares want=2
+                else
+                        continue
+                fi
+                f=$h/$KP/besteffort/pod$uid/$f
+                got=$(cat "$f") || return 1
+                [ "$got" = "$want" ] || { echo "$f: $got, expected $want"; return 1; }
+                n=$((n + 1))
+        done
+        [ "$n" -gt 0 ] || { echo "no hierarchy with the cpu controller under $CG"; return 1; }
+}
 dir_gone() { [ ! -e "$NODE/kubelet/pods/$1" ] && [ ! -e "$NODE/pods-logs/default_pod-${1}_$1" ]; }
 dir_exists() { [ -d "$NODE/kubelet/pods/$1" ]; }
 pod_runs() { "$PODCTL" has-pod "$1" && cgroup_exists "$1"; }
 listing() { # everything podreaper could touch, to compare before and after
         (cd "$NODE" && find . -path ./state -prune -o -printf '%p %y %s\n' | sort) # state/: our own
-        for h in "$CG"/*/; do [ -d "$h/$KP" ] && (cd "$h/$KP" && find . -type d | sort); done
+        for h in "${CG_HIERARCHIES[@]}"; do [ -d "$h/$KP" ] && (cd "$h/$KP" && find . -type d | sort); done
 }
 
 # ---- cases ------------------------------------------------------------------------------------
@@ -135,9 +160,7 @@ case_mounted_volume() {
         check "mounted: pod dir kept" dir_exists "$uid"
         check "mounted: volume data intact" grep -q "live volume data" "$v/data"
         check "mounted: refusal names the mount" grep -q "volume still mounted" "$WORK/out"
-        local shares
-        shares=$(cat "$CG/cpu/$KP/besteffort/pod$uid/cpu.shares" 2>/dev/null || echo 2)
-        check "mounted: cgroup CPU reduced (cpu.shares=2)" test "$shares" = 2
+        check "mounted: cgroup CPU reduced (cpu.shares=2 on v1, cpu.weight=1 on v2)" cpu_reduced "$uid"
 
         umount "$v"
         reaper run >"$WORK/out" 2>"$WORK/err"
@@ -198,13 +221,12 @@ case_breaker() {
         sleep "$GRACE_WAIT"
         reaper run >/dev/null 2>&1
         reaper run >"$WORK/out" 2>&1
-        check "breaker: 3 of 3 populated pod cgroups orphaned, none killed" \
-                bash -c "cgroup_exists() { for h in $CG/*/; do [ -d \$h/$KP/besteffort/pod\$1 ] && return 0; done; return 1; }; cgroup_exists $a && cgroup_exists $b && cgroup_exists $c"
+        check "breaker: 3 of 3 populated pod cgroups orphaned, none killed" each cgroup_exists "$a" "$b" "$c"
         check "breaker: the report says why" grep -qi "circuit breaker\|look orphaned" "$WORK/out"
         sleep "$GRACE_WAIT"
         reaper run --max-orphan-fraction 1 >"$WORK/out" 2>&1
         check "breaker lifted (--max-orphan-fraction 1): the lost cgroups are destroyed" \
-                bash -c "for u in $a $b $c; do for h in $CG/*/; do [ -d \$h/$KP/besteffort/pod\$u ] && exit 1; done; done; exit 0"
+                each cgroup_gone "$a" "$b" "$c"
 }
 
 case_reap_pod_live() {
@@ -260,7 +282,7 @@ case_crash_safety() {
                 uids+=("$uid")
                 make_pod_dir "$uid"
                 for j in $(seq 1 200); do echo "$j" >"$NODE/kubelet/pods/$uid/containers/app/f$j"; done
-                for h in "$CG"/*/; do [ -e "$h/cgroup.procs" ] && mkdir -p "$h/$KP/besteffort/pod$uid/c1"; done
+                for h in "${CG_HIERARCHIES[@]}"; do mkdir -p "$h/$KP/besteffort/pod$uid/c1"; done
         done
         sleep "$GRACE_WAIT" # the grace counts the last change too
         reaper run >/dev/null 2>&1 # first sighting

@@ -61,7 +61,7 @@ record_run() { # FILE
 
 # Nothing of the recorded run is left. Prints what is.
 leftovers() { # FILE
-        local rec=$1 kind value dir="" kubepods="" left=0 cg
+        local rec=$1 kind value dir="" kubepods="" left=0 h cg
         while read -r kind value; do
                 case $kind in
                 dir) dir=$value ;;
@@ -102,8 +102,10 @@ leftovers() { # FILE
                 echo "    # still mounted: $(grep -F " $dir" /proc/self/mountinfo | cut -d' ' -f5 | tr '\n' ' ')"
                 left=1
         fi
-        for cg in /sys/fs/cgroup/*/"$kubepods"* /sys/fs/cgroup/"$kubepods"*; do
-                [ -e "$cg" ] && echo "    # cgroup $cg still there" && left=1
+        for h in $(. "$here/lib/containerd.sh" && _ctd_cgroup_mounts /sys/fs/cgroup); do
+                for cg in "$h/$kubepods"*; do
+                        [ -e "$cg" ] && echo "    # cgroup $cg still there" && left=1
+                done
         done
         [ -e "$dir" ] && echo "    # $dir still there" && left=1
         [ "$left" -eq 0 ]
@@ -233,8 +235,10 @@ rec=$work/run-crash
         mv "$CTD_DIR/runc/k8s.io" "$CTD_DIR/runc-moved" || exit 1
         ctd_restart || exit 1
         timeout 5 ctr --address "$CTD_SOCK" version >/dev/null || exit 2
-        [ "$(cat /sys/fs/cgroup/*/"$CTD_KUBEPODS"/*/*/*/cgroup.procs \
-                /sys/fs/cgroup/"$CTD_KUBEPODS"/*/*/*/cgroup.procs 2>/dev/null | sort -u | wc -l)" -ge 4 ] || exit 3
+        # the containers' processes, in kubepods/<qos>/pod<uid>/<id> of every hierarchy
+        [ "$(for h in $(_ctd_cgroup_mounts /sys/fs/cgroup); do
+                cat "$h/$CTD_KUBEPODS"/*/*/*/cgroup.procs 2>/dev/null
+        done | sort -u | wc -l)" -ge 4 ] || exit 3
 ) 2>"$work/crash.err"
 rc=$?
 sed 's/containerd.sh: /    # /' "$work/crash.err"

@@ -207,15 +207,24 @@ _ctd_shim_sockets() {
         done </proc/net/unix
 }
 
-# Mount points of every cgroup and cgroup2 mount, one per line.
-_ctd_cgroup_mounts() {
-        local line fields i
+# Mount points of every cgroup and cgroup2 mount (mountinfo's escapes decoded), one per line; with
+# ROOT, only those at or beneath it. These are the hierarchies: /sys/fs/cgroup itself on pure v2,
+# /sys/fs/cgroup/<controllers> and .../unified on hybrid. Not the top-level dirs of /sys/fs/cgroup:
+# on pure v2 those are systemd's cgroups (init.scope, system.slice). tap.sh's cgroup_hierarchies.
+# shellcheck disable=SC2120 # ROOT comes from tap.sh and test-infra.sh; here every mount counts
+_ctd_cgroup_mounts() { # [ROOT]
+        local root=${1:-} line mp fields i
         while IFS= read -r line; do
                 read -r -a fields <<<"$line"
                 for ((i = 6; i < ${#fields[@]}; i++)); do
                         [ "${fields[i]}" = - ] || continue
                         case ${fields[i + 1]:-} in
-                        cgroup | cgroup2) echo "${fields[4]}" ;;
+                        cgroup | cgroup2)
+                                printf -v mp '%b' "${fields[4]//\\/\\0}"
+                                if [ -z "$root" ] || [ "$mp" = "$root" ] || [[ $mp == "${root%/}/"* ]]; then
+                                        echo "$mp"
+                                fi
+                                ;;
                         esac
                         break
                 done

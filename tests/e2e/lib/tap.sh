@@ -22,6 +22,18 @@ PODCTL=$(realpath "$BUILD/tests/e2e/podctl")
 KP=$PODREAPER_TEST_KUBEPODS
 CG=/sys/fs/cgroup
 
+# shellcheck source=containerd.sh
+. "$(dirname "${BASH_SOURCE[0]}")/containerd.sh"
+# The cgroup hierarchies' mount points under $CG, one per line, from mountinfo: $CG itself on pure
+# v2; $CG/<controllers>, $CG/systemd and $CG/unified on hybrid. Never "$CG"/*/: on pure v2 those
+# are systemd's own cgroups (init.scope, system.slice), and a fixture made in them stays there.
+cgroup_hierarchies() { _ctd_cgroup_mounts "$CG"; }
+mapfile -t CG_HIERARCHIES < <(cgroup_hierarchies) # the same, once: mounts do not change here
+if [ "${#CG_HIERARCHIES[@]}" -eq 0 ]; then
+        echo "no cgroup hierarchy mounted under $CG" >&2
+        exit 77
+fi
+
 WORK=$(mktemp -d "/tmp/${TAP_WORK_PREFIX:-podreaper-t}.XXXXXX")
 n=0
 failed=0
