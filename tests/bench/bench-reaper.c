@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroupfs/cgroupfs.h"
 #include "cri/cri.h"
 #include "tests/bench/lib/bench-util.h"
 #include "util/macro.h"
@@ -137,35 +138,20 @@ static void write_file(const char *path, const char *content) {
                 bench_fail("write %s: %m", path);
 }
 
-/* Every cgroup hierarchy (a directory below /sys/fs/cgroup with a cgroup.procs), once each: a
- * co-mounted one may appear under several names. */
+/* Every cgroup hierarchy under CGROUP_ROOT, once each, as podreaper finds them (mountinfo): not
+ * the directories below it, which on pure cgroup v2 are systemd's cgroups. */
 static void hierarchies_find(void) {
-        _cleanup_closedir_ DIR *d = opendir(CGROUP_ROOT);
-        dev_t devs[MAX_HIERARCHIES];
-        struct dirent *de;
+        CgfsHierarchies h = {};
+        int r;
 
-        if (!d)
-                bench_fail("%s: %m", CGROUP_ROOT);
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *h = NULL, *procs = NULL;
-                struct stat st;
-                bool seen = false;
-
-                if (de->d_name[0] == '.')
-                        continue;
-                h = bench_asprintf("%s/%s", CGROUP_ROOT, de->d_name);
-                procs = bench_asprintf("%s/cgroup.procs", h);
-                if (stat(h, &st) < 0 || !S_ISDIR(st.st_mode) || access(procs, F_OK) < 0)
-                        continue;
-                for (size_t i = 0; i < n_hierarchies; i++)
-                        seen = seen || devs[i] == st.st_dev;
-                if (seen || n_hierarchies == MAX_HIERARCHIES)
-                        continue;
-                devs[n_hierarchies] = st.st_dev;
-                hierarchies[n_hierarchies++] = TAKE_PTR(h);
-        }
-        if (n_hierarchies == 0)
-                bench_fail("no cgroup hierarchy below %s", CGROUP_ROOT);
+        r = cgfs_hierarchies_find(NULL, CGROUP_ROOT, &h);
+        if (r < 0)
+                bench_fail("no cgroup hierarchy under %s: %s", CGROUP_ROOT, strerror(-r));
+        if (h.n > MAX_HIERARCHIES)
+                bench_fail("%zu cgroup hierarchies, at most %d", h.n, MAX_HIERARCHIES);
+        for (size_t i = 0; i < h.n; i++)
+                hierarchies[n_hierarchies++] = bench_asprintf("%s", h.items[i].path);
+        cgfs_hierarchies_done(&h);
 }
 
 /* Removes a cgroup tree bottom-up (rmdir only: the files are the kernel's); ENOENT is fine. */

@@ -87,3 +87,56 @@ int cpuset_inherit(const char *dir) {
         }
         return 0;
 }
+
+/* A word of a space-separated list as cgroup.subtree_control has it ("cpuset cpu io memory\n")? */
+static bool words_have(const char *words, const char *word) {
+        size_t l = strlen(word);
+
+        for (const char *c = words; *c;) {
+                size_t n = strcspn(c, " \n");
+                if (n == l && strncmp(c, word, l) == 0)
+                        return true;
+                c += n;
+                c += strspn(c, " \n");
+        }
+        return false;
+}
+
+static int enable_cpu_to(const char *root, const char *rel) {
+        _cleanup_free_ char *top = NULL, *value = NULL, *path = NULL;
+
+        if (asprintf(&top, "%s/cgroup.subtree_control", root) < 0)
+                return -ENOMEM;
+        value = read_str(top);
+        if (!value)
+                return -ENOENT;
+        if (!words_have(value, "cpu"))
+                return 0;
+        path = strdup(rel);
+        if (!path)
+                return -ENOMEM;
+        for (char *slash = strchr(path, '/'); slash; slash = strchr(slash + 1, '/')) {
+                _cleanup_free_ char *file = NULL;
+                int r;
+
+                *slash = '\0';
+                if (asprintf(&file, "%s/%s/cgroup.subtree_control", root, path) < 0)
+                        return -ENOMEM;
+                r = write_str(file, "+cpu");
+                *slash = '/';
+                if (r < 0)
+                        return r;
+        }
+        return 1;
+}
+
+int cg2_enable_cpu_to(const CgfsHierarchies *h, const char *rel, bool *ret_enabled) {
+        for (size_t i = 0; i < h->n; i++) {
+                int r = h->items[i].v2 ? enable_cpu_to(h->items[i].path, rel) : 0;
+
+                if (r < 0)
+                        return r;
+                ret_enabled[i] = r > 0;
+        }
+        return 0;
+}
