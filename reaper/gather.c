@@ -91,6 +91,24 @@ static int source_fail(SourceStatus *st, const char *format, ...) {
         return 0;
 }
 
+/* Marks the source read and says what it read, for the report. Returns 0, or -ENOMEM. */
+static int source_ok(SourceStatus *st, const char *format, ...) _printf_(2, 3);
+static int source_ok(SourceStatus *st, const char *format, ...) {
+        va_list ap;
+        int r;
+
+        st->ok = true;
+        free(st->detail);
+        va_start(ap, format);
+        r = vasprintf(&st->detail, format, ap);
+        va_end(ap);
+        if (r < 0) {
+                st->detail = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 static bool dot_or_dot_dot(const char *name) {
         return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
 }
@@ -173,8 +191,26 @@ static int gather_cgroups(const Options *o, const CgfsHierarchies *h, Snapshot *
                         "cannot enumerate the pod cgroups under '%s': %s",
                         o->kubepods_cgroup,
                         ERRNO_WORDS(r));
-        s->cgroups.ok = true;
-        return 0;
+        size_t n_v1 = 0;
+        bool v2 = false;
+        for (size_t i = 0; i < h->n; i++)
+                if (h->items[i].v2)
+                        v2 = true;
+                else
+                        n_v1++;
+        char layout[64];
+        if (n_v1 == 0)
+                (void) snprintf(layout, sizeof(layout), "cgroup2");
+        else
+                (void) snprintf(
+                        layout, sizeof(layout), "%zu v1 hierarchies%s", n_v1, v2 ? " + cgroup2" : "");
+        return source_ok(
+                &s->cgroups,
+                "%s driver, %s at %s",
+                s->pod_cgroups.driver == CGFS_DRIVER_AUTO ? "no kubepods tree yet, any"
+                                                          : cgfs_driver_to_string(s->pod_cgroups.driver),
+                layout,
+                o->cgroup_root);
 }
 
 static bool cgroup_needs_detail(const char *uid, void *userdata) {
@@ -249,8 +285,7 @@ static int gather_cri(CriClient *cri, const char *connect_error, Snapshot *s) {
                 if (r < 0)
                         goto finish;
         }
-        s->cri.ok = true;
-        r = 0;
+        r = source_ok(&s->cri, "%s", cri_client_endpoint(cri));
 
 finish:
         /* What was learnt stays even when a later call failed: knowing more uids only keeps more
@@ -1103,7 +1138,9 @@ static int gather_disk(const Options *o, const char *root_dir, int root_error, S
         _cleanup_mu_table_ MuMountTable *t = NULL;
         int r;
 
-        s->disk.ok = true;
+        r = source_ok(&s->disk, "%s/pods, %s", root_dir ?: o->root_dir, o->pod_logs_dir);
+        if (r < 0)
+                return r;
 
         /* One mount-table snapshot for the whole pass. Without it (or without a canonical root
          * dir to match it against) no pod dir is listed: "no mounts" would be a claim nobody

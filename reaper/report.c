@@ -507,6 +507,11 @@ static void sources_print(FILE *f, const Options *o, const Snapshot *s) {
                 fprintf(f, "%s%s", i > 0 ? ", " : "", sources[i].name);
                 if (st && st->ok) {
                         fputs(" ok", f);
+                        if (st->detail) {
+                                fputs(" (", f);
+                                text_escape(f, st->detail);
+                                fputc(')', f);
+                        }
                         continue;
                 }
                 fputs(": ", f);
@@ -727,7 +732,12 @@ static void text_print(FILE *f, const Options *o, const Snapshot *s, const Plan 
 static void json_source(FILE *f, const char *name, const SourceStatus *st) {
         report_json_string(f, name);
         if (st && st->ok) {
-                fputs(":{\"ok\":true}", f);
+                fputs(":{\"ok\":true", f);
+                if (st->detail) {
+                        fputs(",\"detail\":", f);
+                        report_json_string(f, st->detail);
+                }
+                fputc('}', f);
                 return;
         }
         fputs(":{\"ok\":false,\"error\":", f);

@@ -6,6 +6,7 @@
 
 static void source_status_done(SourceStatus *st) {
         free(st->error);
+        free(st->detail);
         *st = (SourceStatus){};
 }
 

@@ -14,7 +14,8 @@
 
 typedef struct SourceStatus {
         bool ok;
-        char *error; /* why not, one line; NULL when ok */
+        char *error;  /* why not, one line; NULL when ok */
+        char *detail; /* what was read, one line ("unix:///run/containerd/containerd.sock"); may be NULL */
 } SourceStatus;
 
 typedef struct PodDir {
