@@ -65,7 +65,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps check check-run asan bench fuzz fuzz-run install clean format format-check tests
+.PHONY: all deps check check-run check-vm asan bench fuzz fuzz-run install clean format format-check tests
 
 all: $(PROG)
 
@@ -109,6 +109,15 @@ check: deps
 	@$(MAKE) --no-print-directory tests
 	@PODREAPER_BUILD=$(BUILD) tests/e2e/with-containerd.sh tests/run-tests.sh $(BUILD) \
 		$(UNIT_TESTS) $(KERNEL_TESTS) $(E2E_TESTS) $(E2E_SCRIPTS)
+
+# The VM suite on a production-like node: Debian 12 booted with systemd on pure cgroup v2, the
+# system containerd on the systemd cgroup driver (tests/vm/README.md). VM_MODE=make-check runs the
+# whole make check there instead; PODREAPER_VM_ONLY="tests/vm/10-x.t" runs only those cases.
+VM_MODE ?= suite
+check-vm: deps
+	@tools/install-deps.sh --vm
+	@$(MAKE) --no-print-directory $(if $(filter make-check,$(VM_MODE)),tests,$(PROG) $(TOOLS))
+	@tests/vm/check-vm.sh $(BUILD) $(VM_MODE)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 tests

@@ -262,26 +262,11 @@ EOF
 
 # ---- the packages ----------------------------------------------------------------------------
 
-# The working tree's files as git sees them (tracked and untracked, .gitignore'd build dirs left
-# out): what CI has checked out, plus what is not committed yet on a developer's machine. Outside
-# a git checkout: every file but the build dirs.
-source_files() {
-        if git -C "$SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-                git -C "$SRC" ls-files -z --cached --others --exclude-standard
-        else
-                (cd "$SRC" && find . \( -path ./build -o -path ./build-asan -o -path ./build-fuzz -o \
-                        -path ./.git \) -prune -o -type f -printf '%P\0')
-        fi
-}
-
-DEB_TREE=$WORK/deb/podreaper-$VERSION
+DEB_TREE=$WORK/deb/podreaper-$VERSION # packaging/build-deb.sh builds there
 DEB=""
 build_deb() {
-        mkdir -p "$DEB_TREE" || return 1
-        source_files | (cd "$SRC" && tar --null -T - -cf -) | tar -xf - -C "$DEB_TREE" || return 1
-        mv "$DEB_TREE/packaging/debian" "$DEB_TREE/debian" || return 1
-        (cd "$DEB_TREE" && DEB_BUILD_OPTIONS="parallel=$(nproc)" dpkg-buildpackage -us -uc -b) || return 1
-        DEB=$(ls "$WORK"/deb/podreaper_"$VERSION"_*.deb) || return 1
+        DEB=$(packaging/build-deb.sh "$WORK/deb" | tail -n 1) || return 1
+        [ -f "$DEB" ] || return 1
         note "$(basename "$DEB"), $(du -k "$DEB" | cut -f1) KiB"
 }
 
@@ -330,7 +315,7 @@ RPM_TOP=$WORK/rpm
 RPM=""
 build_rpm() {
         mkdir -p "$RPM_TOP/SOURCES" || return 1
-        source_files | (cd "$SRC" && tar --null -T - --transform "s,^,podreaper-$VERSION/," -czf \
+        packaging/source-files.sh | (cd "$SRC" && tar --null -T - --transform "s,^,podreaper-$VERSION/," -czf \
                 "$RPM_TOP/SOURCES/podreaper-$VERSION.tar.gz") || return 1
         # --nodeps: the BuildRequires name Fedora/RHEL packages, which a Debian rpm database lacks.
         rpmbuild -bb --nodeps --define "_topdir $RPM_TOP" packaging/rpm/podreaper.spec || return 1

@@ -13,6 +13,12 @@ libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
 containerd runc busybox-static python3-grpcio iproute2 valgrind
 debhelper dpkg-dev lintian rpm groff-base bash-completion python3-yaml systemd python3-prometheus-client"
 
+# --vm: what `make check-vm` needs on top: a Debian root filesystem from Debian's packages
+# (mmdebstrap), qemu to boot it, e2fsprogs' mkfs.ext4 -d and debugfs to write and read its disks.
+if [ "${1:-}" = --vm ]; then
+        PACKAGES="mmdebstrap qemu-system-x86 e2fsprogs"
+fi
+
 missing=""
 for p in $PACKAGES; do
         dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
