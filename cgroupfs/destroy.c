@@ -707,6 +707,12 @@ static const char *pod_slice_name(const CgfsHierarchies *h, const CgfsPod *pod) 
         return NULL;
 }
 
+#define SYSTEMD_DEST "org.freedesktop.systemd1"
+#define SYSTEMD_PATH "/org/freedesktop/systemd1"
+#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
+#define SYSTEMD_NO_SUCH_UNIT "org.freedesktop.systemd1.NoSuchUnit"
+#define SYSTEMD_POLL_USEC (20 * USEC_PER_MSEC) /* ActiveState while a stop job runs */
+
 static int systemd_bus_open(sd_bus **ret) {
         _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
         int r;
@@ -722,21 +728,17 @@ static int systemd_bus_open(sd_bus **ret) {
 }
 
 /* StopUnit(slice, "replace") with a bounded call timeout. 1 if systemd took the job, 0 if it does
- * not know the unit. The job is not waited for: the direct path kills right after, instead of the
- * SIGTERM and TimeoutStopSec a stop job would give each scope. */
-static int systemd_stop_slice(const char *slice) {
-        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+ * not know the unit. The job is not waited for here: the caller kills right after, instead of the
+ * SIGTERM and TimeoutStopSec a stop job would give each scope, then waits for the job's end. */
+static int systemd_stop_slice(sd_bus *bus, const char *slice) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = systemd_bus_open(&bus);
-        if (r < 0)
-                return r;
         r = sd_bus_call_method(
                 bus,
-                "org.freedesktop.systemd1",
-                "/org/freedesktop/systemd1",
-                "org.freedesktop.systemd1.Manager",
+                SYSTEMD_DEST,
+                SYSTEMD_PATH,
+                SYSTEMD_MANAGER,
                 "StopUnit",
                 &error,
                 NULL,
@@ -744,8 +746,52 @@ static int systemd_stop_slice(const char *slice) {
                 slice,
                 "replace");
         if (r < 0)
-                return sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit") ? 0 : r;
+                return sd_bus_error_has_name(&error, SYSTEMD_NO_SUCH_UNIT) ? 0 : r;
         return 1;
+}
+
+/* Until systemd has the slice inactive or unloaded, or `until`: while its stop job runs the unit
+ * is still active, and systemd creates an active unit's cgroup again when it re-realizes the tree
+ * (a sibling scope going away does that) — removed now, the slice's directory would come back.
+ * With its processes killed, that is a few milliseconds. 0, -ETIME, or a bus error. */
+static int systemd_wait_inactive(sd_bus *bus, const char *slice, cgfs_usec_t until) {
+        for (;;) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                _cleanup_free_ char *state = NULL;
+                const char *object;
+                int r;
+
+                r = sd_bus_call_method(
+                        bus,
+                        SYSTEMD_DEST,
+                        SYSTEMD_PATH,
+                        SYSTEMD_MANAGER,
+                        "GetUnit",
+                        &error,
+                        &reply,
+                        "s",
+                        slice);
+                if (r < 0)
+                        return sd_bus_error_has_name(&error, SYSTEMD_NO_SUCH_UNIT) ? 0 : r;
+                r = sd_bus_message_read(reply, "o", &object);
+                if (r < 0)
+                        return r;
+                r = sd_bus_get_property_string(
+                        bus,
+                        SYSTEMD_DEST,
+                        object,
+                        "org.freedesktop.systemd1.Unit",
+                        "ActiveState",
+                        &error,
+                        &state);
+                if (r < 0)
+                        return r;
+                if (streq(state, "inactive") || streq(state, "failed"))
+                        return 0;
+                if (!sleep_until(SYSTEMD_POLL_USEC, until))
+                        return -ETIME;
+        }
 }
 
 /* SetUnitProperties(slice, runtime, CPUWeight=1 or CPUShares=2): systemd owns a systemd-driver
@@ -762,9 +808,9 @@ static int systemd_reduce_slice_cpu(const char *slice, bool unified) {
                 return r;
         r = sd_bus_call_method(
                 bus,
-                "org.freedesktop.systemd1",
-                "/org/freedesktop/systemd1",
-                "org.freedesktop.systemd1.Manager",
+                SYSTEMD_DEST,
+                SYSTEMD_PATH,
+                SYSTEMD_MANAGER,
                 "SetUnitProperties",
                 &error,
                 NULL,
@@ -776,7 +822,7 @@ static int systemd_reduce_slice_cpu(const char *slice, bool unified) {
                 "t",
                 (uint64_t) (unified ? 1 : 2));
         if (r < 0)
-                return sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit") ? 0 : r;
+                return sd_bus_error_has_name(&error, SYSTEMD_NO_SUCH_UNIT) ? 0 : r;
         return 1;
 }
 
@@ -790,6 +836,7 @@ int cgfs_pod_destroy(
         CgfsDestroyStats *ret_stats) {
         _cleanup_(targets_done) Targets ts = {};
         _cleanup_(pid_set_done) PidSet killed = {};
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
         CgfsDestroyStats stats = {};
         cgfs_usec_t until;
         const char *slice;
@@ -802,7 +849,9 @@ int cgfs_pod_destroy(
 
         slice = pod_slice_name(h, pod);
         if (slice && (driver == CGFS_DRIVER_SYSTEMD || driver == CGFS_DRIVER_AUTO)) {
-                r = systemd_stop_slice(slice);
+                r = systemd_bus_open(&bus);
+                if (r >= 0)
+                        r = systemd_stop_slice(bus, slice);
                 if (r > 0)
                         stats.used_systemd = true;
                 else
@@ -816,6 +865,12 @@ int cgfs_pod_destroy(
          * EBUSY falls back to the full way: kill pid by pid, wait until empty, remove. */
         if (r >= 0) {
                 r = targets_kill_file(&ts, until, &killed, &stats.used_kill_file);
+                if (r > 0 && stats.used_systemd) {
+                        int k = systemd_wait_inactive(bus, slice, until);
+                        if (k < 0)
+                                log_debug_errno(
+                                        k, "%s not stopped by systemd yet (%m), removing it anyway", slice);
+                }
                 if (r > 0) {
                         r = targets_remove(&ts, 1, &stats.n_removed);
                         done = r != -EBUSY;
@@ -828,6 +883,8 @@ int cgfs_pod_destroy(
                 r = targets_kill(&ts, until, &killed, &stats.used_kill_file);
                 if (r >= 0)
                         r = r > 0 ? 0 : targets_wait_empty(&ts, until);
+                if (r >= 0 && stats.used_systemd)
+                        (void) systemd_wait_inactive(bus, slice, until);
                 if (r >= 0)
                         r = targets_remove(&ts, RMDIR_TRIES, &stats.n_removed);
         }
