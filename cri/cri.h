@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,6 +78,9 @@ typedef struct CriOptions {
         uint64_t timeout_usec;   /* deadline of each call (also sent as grpc-timeout); 0: default */
         size_t max_recv_size;    /* largest response message accepted; 0: default */
         unsigned max_concurrent; /* streams in flight at once in cri_batch_run(); 0: default */
+        /* Set (nonzero) by a signal handler: the calls in flight end with CANCELLED when the
+         * signal interrupts their wait, and the connection is broken. NULL: never cancelled. */
+        const volatile sig_atomic_t *cancel;
 } CriOptions;
 
 /* The sockets tried, in order, when no endpoint is given: containerd, CRI-O, cri-dockerd (as

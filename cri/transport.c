@@ -89,6 +89,7 @@ struct CriClient {
         uint64_t timeout_usec;
         size_t max_recv_size;
         unsigned max_concurrent;
+        const volatile sig_atomic_t *cancel;
 
         uint8_t *rbuf;
         uint8_t *wbuf; /* what the socket did not take yet */
@@ -918,6 +919,23 @@ connection_fail(CriClient *c, CallState *states, size_t n_started, int error, co
                                 cause);
 }
 
+/* The caller is stopping (CriOptions.cancel): what is in flight ends now, with CANCELLED, and the
+ * connection, whose streams were left half-way, takes no more calls. */
+static void calls_cancel(CriClient *c, CallState *states, size_t n_started) {
+        if (c->broken >= 0) {
+                c->broken = -ECANCELED;
+                c->broken_cause = strdup("cancelled");
+        }
+        for (size_t i = 0; i < n_started; i++)
+                if (!states[i].finished)
+                        call_finish(
+                                &states[i],
+                                CRI_CODE_CANCELLED,
+                                "%s on %s: cancelled",
+                                states[i].method,
+                                c->endpoint);
+}
+
 static int wbuf_append(CriClient *c, const uint8_t *data, size_t size) {
         if (c->wbuf_off > 0) {
                 memmove(c->wbuf, c->wbuf + c->wbuf_off, c->wbuf_len - c->wbuf_off);
@@ -1113,6 +1131,10 @@ static void pump(CriClient *c, CallState *states, size_t first, size_t n_started
                 r = poll(&p, 1, timeout_ms);
                 if (r < 0 && errno != EINTR) {
                         connection_fail(c, states, n_started, -errno, strerror(errno));
+                        return;
+                }
+                if (r < 0 && c->cancel && *c->cancel) {
+                        calls_cancel(c, states, n_started);
                         return;
                 }
                 if (r > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -1373,6 +1395,7 @@ connect_endpoint(const char *endpoint, const CriOptions *opts, CriClient **ret, 
         c->timeout_usec = opts->timeout_usec;
         c->max_recv_size = opts->max_recv_size;
         c->max_concurrent = opts->max_concurrent;
+        c->cancel = opts->cancel;
         c->rbuf = malloc(READ_BUFFER_SIZE);
         if (!c->rbuf || asprintf(&c->endpoint, "unix://%s", path) < 0) {
                 c->endpoint = NULL;

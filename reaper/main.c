@@ -195,7 +195,9 @@ static int pass_gather(Pass *p) {
                 return log_error_errno(
                         r, "Failed to find the cgroup hierarchies under %s: %m", o->cgroup_root);
 
-        CriOptions cri_options = {.timeout_usec = o->runtime_request_timeout};
+        /* SIGTERM ends a CRI call in flight too: a wedged runtime would hold a stop for up to
+         * --runtime-request-timeout, beyond the unit's TimeoutStopSec. */
+        CriOptions cri_options = {.timeout_usec = o->runtime_request_timeout, .cancel = &stop_requested};
         r = cri_connect(o->runtime_endpoint, &cri_options, &p->cri, &status);
         if (r < 0) {
                 p->cri_error = strdup(status.message ?: strerror(-r));

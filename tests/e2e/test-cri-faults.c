@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -291,6 +292,45 @@ static void test_delay(void **state) {
         log = read_log(f);
         assert_non_null(strstr(log, "[\"grpc-timeout\", \"1000000u\"]"));
         assert_int_equal(log_max(log, "conn", NULL), 1);
+}
+
+/* What the daemon's SIGTERM handler sets; a signal sets it here too, so that the poll the call
+ * waits in is interrupted as it would be by a real SIGTERM. */
+static volatile sig_atomic_t cancel_requested = 0;
+static void on_alarm(int sig) {
+        cancel_requested = sig;
+}
+
+static void test_cancel(void **state) {
+        Fault *f = *state;
+        struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART}, old_sa;
+        struct itimerval in_300ms = {.it_value = {.tv_usec = 300 * 1000}}, off = {};
+        CriContainerList l = {};
+        CriStatus st = {};
+        uint64_t t0, elapsed;
+        int r;
+
+        /* The server sleeps 30 s, the deadline is 30 s: only the cancel can end the call early. */
+        cancel_requested = 0;
+        assert_int_equal(sigaction(SIGALRM, &sa, &old_sa), 0);
+        assert_int_equal(setitimer(ITIMER_REAL, &in_300ms, NULL), 0);
+        t0 = now_usec();
+        r = cri_list_containers(f->client, NULL, &l, &st);
+        elapsed = now_usec() - t0;
+        (void) setitimer(ITIMER_REAL, &off, NULL);
+        (void) sigaction(SIGALRM, &old_sa, NULL);
+
+        assert_status(r, st, -ECANCELED, CRI_CODE_CANCELLED);
+        assert_message_has(&st, "ListContainers");
+        assert_message_has(&st, "cancelled");
+        cri_status_done(&st);
+        if (elapsed > 2 * SECOND)
+                fail_msg("the cancelled call took %llu ms", (unsigned long long) (elapsed / 1000));
+        /* Its stream was left half-way: the connection takes no more calls. */
+        assert_true(cri_client_is_broken(f->client));
+        r = cri_list_containers(f->client, NULL, &l, &st);
+        assert_int_not_equal(r, 0);
+        cri_status_done(&st);
 }
 
 static void test_oversize(void **state) {
@@ -669,6 +709,11 @@ int main(void) {
                 FAULT_TEST(
                         test_delay,
                         SPEC(.mode = "delay", .args = {"--delay", "30"}, .opts = {.timeout_usec = SECOND})),
+                FAULT_TEST(
+                        test_cancel,
+                        SPEC(.mode = "delay",
+                             .args = {"--delay", "30"},
+                             .opts = {.timeout_usec = 30 * SECOND, .cancel = &cancel_requested})),
                 FAULT_TEST(test_oversize, SPEC(.mode = "oversize", .opts = quick)),
                 FAULT_TEST(
                         test_oversize_configured,
