@@ -65,7 +65,7 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps check check-run check-vm asan bench fuzz fuzz-run install clean format format-check tests
+.PHONY: all deps check check-run check-vm bench-vm asan bench fuzz fuzz-run install clean format format-check tests
 
 all: $(PROG)
 
@@ -119,6 +119,12 @@ check-vm: deps
 	@$(MAKE) --no-print-directory $(if $(filter make-check,$(VM_MODE)),tests,$(PROG) $(TOOLS))
 	@tests/vm/check-vm.sh $(BUILD) $(VM_MODE)
 
+# The same node work on the host's cgroupfs driver and the VM node's systemd driver, side by side.
+bench-vm: deps
+	@tools/install-deps.sh --vm
+	@$(MAKE) --no-print-directory $(PROG) $(TOOLS)
+	@tests/vm/bench-vm.sh $(BUILD)
+
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 tests
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -159,7 +165,7 @@ format-check:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/vm -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 $(BUILD)/tests/demo/demo-rmtree: tests/demo/demo-rmtree.c $(LIB)
 	@mkdir -p $(dir $@)

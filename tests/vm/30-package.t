@@ -14,6 +14,7 @@ DROPIN=/run/systemd/system
 silent_pid=""
 cleanup() {
         systemctl stop podreaper.timer podreaper.service podreaper-daemon.service >/dev/null 2>&1
+        systemctl reset-failed podreaper.service podreaper-daemon.service >/dev/null 2>&1
         rm -rf "$DROPIN"/podreaper*.d
         systemctl daemon-reload
         [ -n "$silent_pid" ] && kill -KILL "$silent_pid" 2>/dev/null
@@ -155,7 +156,12 @@ for i in $(seq 40); do restarted && break; sleep 0.5; done
 check "watchdog: a hanging pass gets the daemon restarted (NRestarts $(show podreaper-daemon.service NRestarts))" restarted
 journalctl -u podreaper-daemon.service --since "$wsince" --no-pager -o cat >"$WORK/wd.out" 2>&1
 check "watchdog: systemd says why" grep -qi 'watchdog timeout' "$WORK/wd.out"
+# Stopped while its pass hangs on that runtime: SIGTERM ends the CRI call too, not TimeoutStopSec.
+stop_t0=$(date +%s%N)
 systemctl stop podreaper-daemon.service
+stop_ms=$((($(date +%s%N) - stop_t0) / 1000000))
+check "stop while a pass hangs on the runtime: inactive in ${stop_ms} ms (< 20 s, TimeoutStopSec is 3 min)" \
+        test "$(systemctl is-active podreaper-daemon.service)" = inactive -a "$stop_ms" -lt 20000
 cp "$WORK/podreaper.conf.orig" "$CONF"
 
 # ---- the sandbox's exposure ------------------------------------------------------------------

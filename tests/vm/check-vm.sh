@@ -10,6 +10,7 @@
 #   MODE suite (default): tests/vm/*.t. PODREAPER_VM_ONLY="tests/vm/10-x.t ..." runs only those
 #        (00-node.t always runs first).
 #   MODE make-check: the project's whole `make check` inside the VM (~25 min), for the record.
+#   MODE bench: tests/bench/bench-node.sh on the systemd driver (make bench-vm prints the ratios).
 #
 # Figures (image build, boot, suite) go to BUILD/vm/out/figures.
 set -uo pipefail

@@ -6,6 +6,7 @@
 #               is not what it must be (systemd PID 1 and running, pure cgroup v2 with its
 #               controllers) nothing else runs and the suite fails.
 #   make-check  the project's own `make check` on this node, then a look for leftover cgroups.
+#   bench       tests/bench/bench-node.sh on the systemd driver (make bench-vm).
 # Output (stdout) is the second serial port; results and logs go to /root/work/vm-results, which
 # run-vm.sh reads back from the disk image.
 set -u
@@ -32,7 +33,11 @@ suite)
                 [ -f vm-only ] && mapfile -t cases < <(echo tests/vm/00-node.t; cat vm-only)
                 tests/run-tests.sh build "${cases[@]}" || rc=1
         fi
-        cp build/test-logs/vm_* "$results/" 2>/dev/null
+        cp build/test-logs/tests_vm_* "$results/" 2>/dev/null
+        ;;
+bench)
+        # make bench-vm: the systemd-driver half of the host/VM comparison.
+        tests/bench/bench-node.sh build systemd "${PODREAPER_VM_BENCH_ORPHANS:-200}" || rc=1
         ;;
 make-check)
         start=$(date +%s)

@@ -34,7 +34,7 @@ TOML
 
 # The suite's disk (run-vm.sh): /dev/vdb, mounted at /root/work when it is there.
 mkdir -p "$root/root/work"
-echo "/dev/vdb /root/work ext4 defaults,nofail,x-systemd.device-timeout=10s 0 2" >>"$root/etc/fstab"
+echo "/dev/vdb /root/work ext4 defaults,nofail,x-systemd.device-timeout=120s 0 2" >>"$root/etc/fstab"
 
 # The suite runs once the node is up, writes TAP to the second serial port and powers off.
 # Type=simple, not oneshot: the boot must finish (is-system-running: running) while it runs.

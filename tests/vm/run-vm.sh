@@ -36,10 +36,26 @@ timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
         -accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
         -display none -no-reboot -nic none \
         -kernel "$img/vmlinuz" -initrd "$img/initrd" \
-        -append "root=LABEL=vmroot rw console=ttyS0 quiet systemd.unified_cgroup_hierarchy=1 systemd.show_status=0" \
+        -append "root=LABEL=vmroot rw console=ttyS0 loglevel=3 systemd.unified_cgroup_hierarchy=1 systemd.show_status=1" \
         -drive file="$img/disk.img",format=raw,if=virtio,snapshot=on \
         -drive file="$work",format=raw,if=virtio \
-        -serial file:"$out/console.log" -serial file:"$out/suite.log"
+        -serial file:"$out/console.log" -serial file:"$out/suite.log" &
+qemu_pid=$!
+# A node that never starts the suite (a unit that failed, a disk that did not show up) is known
+# within minutes, not at the end of the whole budget: the suite's first line must come by then.
+started=0
+while kill -0 "$qemu_pid" 2>/dev/null; do
+        if [ "$started" -eq 0 ]; then
+                if grep -q '^# vm: ' "$out/suite.log" 2>/dev/null; then
+                        started=1
+                elif [ $(($(date +%s) - start)) -gt "${PODREAPER_VM_START_TIMEOUT:-420}" ]; then
+                        echo "run-vm: the suite did not start within ${PODREAPER_VM_START_TIMEOUT:-420} s of boot" >&2
+                        kill "$qemu_pid"
+                fi
+        fi
+        sleep 2
+done
+wait "$qemu_pid"
 qemu_rc=$?
 echo "$(($(date +%s) - start))" >"$out/vm-seconds"
 sed -i 's/\r$//' "$out/suite.log" # the serial line's CRLF
