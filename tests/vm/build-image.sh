@@ -29,7 +29,8 @@ if [ -f "$img/done" ]; then
         exit 0
 fi
 for old in "$cache"/*; do
-        [ "$old" = "$img" ] || [ "$old" = "$tarball" ] || [ ! -e "$old" ] || rm -rf --one-file-system "$old"
+        case $old in "$img" | "$tarball" | "$tarball.seconds") continue ;; esac
+        [ -e "$old" ] && rm -rf --one-file-system "$old"
 done
 
 for tool in mmdebstrap mkfs.ext4 qemu-system-x86_64; do
@@ -59,6 +60,7 @@ if [ ! -f "$tarball" ]; then
                 exit 1
         }
         mv "$partial" "$tarball"
+        echo "$(($(date +%s) - start))" >"$tarball.seconds"
 fi
 
 rm -rf --one-file-system "$img"
@@ -73,6 +75,7 @@ cp "$root"/boot/vmlinuz-* "$img/vmlinuz"
 cp "$root"/boot/initrd.img-* "$img/initrd"
 chroot "$root" dpkg-query -W -f='${Package} ${Version}\n' >"$img/manifest"
 cp "$here/packages.list" "$img/packages.list"
+cp "$tarball.seconds" "$img/rootfs-seconds" 2>/dev/null || true
 
 # Room for the tests' containers and images: the disk is sparse, qemu runs it with -snapshot.
 truncate -s 12G "$img/disk.img"

@@ -72,7 +72,7 @@ rm -rf "$stage"
 
 boot=$(grep -m1 '^# vm: up ' "$out/suite.log" 2>/dev/null | sed 's/^# vm: up \([0-9.]*\).*/\1/')
 {
-        echo "image: $(cat "$img/build-seconds" 2>/dev/null || echo '?') s to build ($((t1 - t0)) s this run)," \
+        echo "image: root filesystem $(cat "$img/rootfs-seconds" 2>/dev/null || echo '?') s, disk $(cat "$img/build-seconds" 2>/dev/null || echo '?') s to build ($((t1 - t0)) s this run)," \
                 "$(du -s --block-size=1M "$img/disk.img" | cut -f1) MB on disk, $(wc -l <"$img/manifest") packages"
         echo "boot to the suite: ${boot:-?} s; VM in all: $(cat "$out/vm-seconds" 2>/dev/null || echo '?') s;" \
                 "check-vm in all: $((t2 - t0)) s"
