@@ -3,7 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
 
 #include "tests/lib/capture.h"
 #include "util/log.h"
@@ -87,4 +95,22 @@ int capture_teardown(void **state) {
                 for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
                         fprintf(stderr, "# %s\n", line);
         return 0;
+}
+
+void assert_child_passes(int (*child)(void)) {
+        int status;
+        pid_t pid;
+
+        if (geteuid() != 0)
+                skip();
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(child());
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77)
+                skip();
+        assert_int_equal(WEXITSTATUS(status), 0);
 }

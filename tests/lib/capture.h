@@ -23,3 +23,8 @@ char *capture_take(Capture *c);
 
 /* The whole of a file, NUL-terminated; NULL when it cannot be read. */
 char *fd_read_all(int fd);
+
+/* Runs `child` in a forked process (for what must not touch the test process: a private mount
+ * namespace, a stand-in journal socket) and asserts on its exit status: 0 passes, 77 skips the
+ * test, anything else fails it. Skips when not root. */
+void assert_child_passes(int (*child)(void));

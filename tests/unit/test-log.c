@@ -311,22 +311,9 @@ static int booted_child(void) {
 }
 
 static void test_booted_terminal_gets_stderr(void **state) {
-        int status;
-        pid_t pid;
 
         (void) state;
-        if (geteuid() != 0)
-                skip();
-        fflush(NULL);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0)
-                _exit(booted_child());
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status));
-        if (WEXITSTATUS(status) == 77)
-                skip();
-        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_child_passes(booted_child);
 }
 
 static void test_fields_stderr_message_only(void **state) {
@@ -438,22 +425,9 @@ static int journal_child(void) {
 }
 
 static void test_fields_journal(void **state) {
-        int status;
-        pid_t pid;
 
         (void) state;
-        if (geteuid() != 0)
-                skip();
-        fflush(NULL);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0)
-                _exit(journal_child());
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status));
-        if (WEXITSTATUS(status) == 77)
-                skip();
-        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_child_passes(journal_child);
 }
 
 #define capture_test(f) cmocka_unit_test_setup_teardown(f, capture_setup, capture_teardown)
