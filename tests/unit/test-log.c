@@ -311,7 +311,6 @@ static int booted_child(void) {
 }
 
 static void test_booted_terminal_gets_stderr(void **state) {
-
         (void) state;
         assert_child_passes(booted_child);
 }
@@ -425,7 +424,6 @@ static int journal_child(void) {
 }
 
 static void test_fields_journal(void **state) {
-
         (void) state;
         assert_child_passes(journal_child);
 }

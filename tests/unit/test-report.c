@@ -947,7 +947,6 @@ static int message_ids_child(void) {
 }
 
 static void test_log_message_ids(void **state) {
-
         (void) state;
         /* Five distinct ids of sd-id128's form. */
         {
