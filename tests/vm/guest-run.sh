@@ -31,7 +31,7 @@ suite)
         else
                 cases=(tests/vm/[0-9][0-9]-*.t)
                 [ -f vm-only ] && mapfile -t cases < <(echo tests/vm/00-node.t; cat vm-only)
-                tests/run-tests.sh build "${cases[@]}" || rc=1
+                RUN_TESTS_SKIP_FAILS=1 tests/run-tests.sh build "${cases[@]}" || rc=1
         fi
         cp build/test-logs/tests_vm_* "$results/" 2>/dev/null
         ;;

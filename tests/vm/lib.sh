@@ -9,16 +9,15 @@ if [ "${PODREAPER_VM:-}" != 1 ] || [ "$(cat /etc/machine-id 2>/dev/null)" != 5ee
         exit 2
 fi
 
-# The e2e TAP helpers (ok, not_ok, check, WORK) and the image builder, pointed at the node's own
-# runtime; no private mount namespace: systemd, the units and containerd must see the test's mounts.
+# The e2e TAP helpers (ok, not_ok, check, WORK; with them containerd.sh's image builder), pointed
+# at the node's own runtime; no private mount namespace: systemd, the units and containerd must see
+# the test's mounts.
 export PODREAPER_TEST_CRI_ENDPOINT=unix:///run/containerd/containerd.sock
 export PODREAPER_TEST_KUBEPODS=kubepods.slice
 export PODREAPER_T_IN_NS=1
 export PODREAPER_BUILD=${PODREAPER_BUILD:-build}
 # shellcheck source=../e2e/lib/tap.sh
 . tests/e2e/lib/tap.sh
-# shellcheck source=../e2e/lib/containerd.sh
-. tests/e2e/lib/containerd.sh
 
 SOCK=/run/containerd/containerd.sock
 CGROOT=/sys/fs/cgroup
