@@ -96,9 +96,11 @@ for i in $(seq "$orphans"); do
                 systemd-run --quiet --scope --slice="kubepods-besteffort-pod${u//-/_}.slice" \
                         --unit="bench-node-$i-$$" sleep 100000 >/dev/null 2>&1 &
                 sleepers+=($!)
+                disown $! # its SIGKILL is the point, not news
         else
                 sleep 100000 &
                 p=$!
+                disown "$p"
                 sleepers+=("$p")
                 for h in "${hs[@]}"; do
                         [ -e "$h/cgroup.procs" ] || continue
