@@ -4,10 +4,12 @@
  *   podreaper-state 1
  *   orphan <uid> <first-seen, usec since the epoch>
  *   reaping <uid>
+ *   deleted <uid> <first seen deleted, usec since the epoch>
  *   image <image id> <first-detected usec> <last-used usec, 0: never> <unused-since usec, 0: in use>
  *
  * Strict about the header (another version is another format), tolerant of record kinds it does
- * not know (a newer podreaper may add some; they are dropped on the next save). Anything wrong
+ * not know (a newer podreaper may add some; they are dropped on the next save: "deleted" came so,
+ * and an older podreaper only restarts its grace). Anything wrong
  * makes the whole file an empty state: forgetting first-seen times only restarts the grace, the
  * safe direction. */
 
@@ -165,6 +167,53 @@ void state_orphans_retain(State *s, char *const *keep, size_t n_keep) {
         s->n_orphans = j;
 }
 
+/* ---- deleted pods ---------------------------------------------------------------------------------- */
+
+static int deleted_find(const State *s, const char *uid, size_t *ret_idx) {
+        return record_find(s->deleted, s->n_deleted, sizeof(DeletedSeen), uid, ret_idx);
+}
+
+usec_t state_deleted_first_seen(const State *s, const char *uid) {
+        size_t i;
+
+        assert(s);
+        assert(uid);
+
+        return deleted_find(s, uid, &i) ? s->deleted[i].first_seen : 0;
+}
+
+int state_deleted_see(State *s, const char *uid, usec_t when) {
+        DeletedSeen *a;
+        size_t i;
+        char *u;
+
+        assert(s);
+        assert(uid);
+
+        if (!state_uid_is_valid(uid) || when == 0 || when == USEC_INFINITY)
+                return -EINVAL;
+        if (deleted_find(s, uid, &i)) {
+                /* As orphans: a clock stepping back must not restart the grace. */
+                if (when < s->deleted[i].first_seen)
+                        s->deleted[i].first_seen = when;
+                return 0;
+        }
+
+        u = strdup(uid);
+        if (!u)
+                return -ENOMEM;
+        a = reallocarray(s->deleted, s->n_deleted + 1, sizeof(DeletedSeen));
+        if (!a) {
+                free(u);
+                return -ENOMEM;
+        }
+        s->deleted = a;
+        memmove(a + i + 1, a + i, (s->n_deleted - i) * sizeof(DeletedSeen));
+        a[i] = (DeletedSeen){.uid = u, .first_seen = when};
+        s->n_deleted++;
+        return 1;
+}
+
 /* ---- image records -------------------------------------------------------------------------------- */
 
 #define IMAGE_ID_MAX_LEN 512
@@ -236,6 +285,9 @@ void state_done(State *s) {
         for (size_t i = 0; i < s->n_orphans; i++)
                 free(s->orphans[i].uid);
         free(s->orphans);
+        for (size_t i = 0; i < s->n_deleted; i++)
+                free(s->deleted[i].uid);
+        free(s->deleted);
         for (size_t i = 0; i < s->n_images; i++)
                 free(s->images[i].id);
         free(s->images);
@@ -291,8 +343,9 @@ static bool record_kind_is_valid(const char *kind, size_t n) {
         return true;
 }
 
-/* "orphan <uid> <usec>", line without its newline. */
-static int parse_orphan(State *s, char *line, const char *path, unsigned n, char **problem) {
+/* "<kind> <uid> <usec>" (orphan, deleted), line without its newline. */
+static int parse_uid_record(
+        State *s, char *line, const char *kind, bool deleted, const char *path, unsigned n, char **problem) {
         _cleanup_free_ char *u = NULL;
         char *uid, *when, *extra;
         uint64_t t;
@@ -302,7 +355,7 @@ static int parse_orphan(State *s, char *line, const char *path, unsigned n, char
         when = uid ? strchr(uid + 1, ' ') : NULL;
         extra = when ? strchr(when + 1, ' ') : NULL;
         if (!uid || !when || extra)
-                return problem_set(problem, path, n, "expected 'orphan <pod uid> <first-seen usec>'");
+                return problem_set(problem, path, n, "expected '%s <pod uid> <first-seen usec>'", kind);
         *uid++ = '\0';
         *when++ = '\0';
 
@@ -317,6 +370,11 @@ static int parse_orphan(State *s, char *line, const char *path, unsigned n, char
                 if (!u)
                         return -ENOMEM;
                 return problem_set(problem, path, n, "invalid first-seen time '%s' for %s", u, uid);
+        }
+        if (deleted) {
+                if (deleted_find(s, uid, &i))
+                        return problem_set(problem, path, n, "duplicate deleted pod %s", uid);
+                return state_deleted_see(s, uid, t) < 0 ? -ENOMEM : 0;
         }
         if (orphan_find(s, uid, &i))
                 return problem_set(problem, path, n, "duplicate orphan %s", uid);
@@ -441,7 +499,11 @@ static int state_read(const char *path, State *s, char **problem) {
                 if (!record_kind_is_valid(line, kind_len))
                         return problem_set(problem, path, n, "not a record");
                 if (kind_len == strlen("orphan") && strncmp(line, "orphan", kind_len) == 0) {
-                        r = parse_orphan(s, line, path, n, problem);
+                        r = parse_uid_record(s, line, "orphan", false, path, n, problem);
+                        if (r != 0)
+                                return r;
+                } else if (kind_len == strlen("deleted") && strncmp(line, "deleted", kind_len) == 0) {
+                        r = parse_uid_record(s, line, "deleted", true, path, n, problem);
                         if (r != 0)
                                 return r;
                 } else if (kind_len == strlen("reaping") && strncmp(line, "reaping", kind_len) == 0) {
@@ -499,6 +561,9 @@ static int state_write(FILE *f, const State *s) {
                 if (fprintf(f, "orphan %s %" PRIu64 "\n", s->orphans[i].uid, s->orphans[i].first_seen) < 0 ||
                     (s->orphans[i].reaping && fprintf(f, "reaping %s\n", s->orphans[i].uid) < 0))
                         return negative_errno();
+        for (size_t i = 0; i < s->n_deleted; i++)
+                if (fprintf(f, "deleted %s %" PRIu64 "\n", s->deleted[i].uid, s->deleted[i].first_seen) < 0)
+                        return negative_errno();
         for (size_t i = 0; i < s->n_images; i++)
                 if (fprintf(f,
                             "image %s %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
@@ -528,6 +593,11 @@ int state_save(const char *dir, const State *s) {
                 if (!state_uid_is_valid(s->orphans[i].uid) || s->orphans[i].first_seen == 0 ||
                     s->orphans[i].first_seen == USEC_INFINITY ||
                     (i > 0 && strcmp(s->orphans[i - 1].uid, s->orphans[i].uid) >= 0))
+                        return -EINVAL;
+        for (size_t i = 0; i < s->n_deleted; i++)
+                if (!state_uid_is_valid(s->deleted[i].uid) || s->deleted[i].first_seen == 0 ||
+                    s->deleted[i].first_seen == USEC_INFINITY ||
+                    (i > 0 && strcmp(s->deleted[i - 1].uid, s->deleted[i].uid) >= 0))
                         return -EINVAL;
         for (size_t i = 0; i < s->n_images; i++)
                 if (!state_image_id_is_valid(s->images[i].id) || s->images[i].first_detected == 0 ||

@@ -7,7 +7,8 @@
 #include "util/parse.h"
 
 /* What podreaper remembers between passes: when it first saw each pod uid as an orphan (the
- * grace), and when it first detected and last saw in use each image (image GC). <state-dir>/state,
+ * grace), when it first saw each pod as deleted (runtime GC, DESIGN §2), and when it first detected
+ * and last saw in use each image (image GC). <state-dir>/state,
  * a small text file written to a temp file, fsync'd and renamed, so a run killed at any point
  * leaves either the old or the new file. */
 
@@ -27,9 +28,18 @@ typedef struct ImageSeen {
                                 * did not run is not counted as unused. */
 } ImageSeen;
 
+/* A pod the runtime still has sandboxes of, with no ready sandbox, no live container, no pod dir
+ * and not active in the kubelet: deleted once it has been so for the grace (plan-gc.c). */
+typedef struct DeletedSeen {
+        char *uid; /* first, as OrphanSeen's */
+        usec_t first_seen;
+} DeletedSeen;
+
 typedef struct State {
         OrphanSeen *orphans; /* sorted by uid */
         size_t n_orphans;
+        DeletedSeen *deleted; /* sorted by uid */
+        size_t n_deleted;
         ImageSeen *images; /* sorted by id */
         size_t n_images;
 } State;
@@ -51,6 +61,12 @@ int state_orphan_set_reaping(State *s, const char *uid);
 bool state_orphan_is_reaping(const State *s, const char *uid);
 /* Drops every orphan entry not in keep (sorted uids): the pod came back or is gone for good. */
 void state_orphans_retain(State *s, char *const *keep, size_t n_keep);
+
+/* Since when uid has been seen deleted, 0 if not. */
+usec_t state_deleted_first_seen(const State *s, const char *uid);
+/* Records uid as seen deleted at `when` unless it is already there (then keeps the older time).
+ * -EINVAL for a uid or time the file cannot hold, else 1 when added, 0 when there already. */
+int state_deleted_see(State *s, const char *uid, usec_t when);
 
 /* The record of image id, NULL if none. */
 const ImageSeen *state_image_find(const State *s, const char *id);

@@ -31,12 +31,16 @@ static void remove_dirs(void) {
 }
 
 static void same_or_abort(const State *a, const State *b) {
-        if (a->n_orphans != b->n_orphans || a->n_images != b->n_images)
+        if (a->n_orphans != b->n_orphans || a->n_deleted != b->n_deleted || a->n_images != b->n_images)
                 abort();
         for (size_t i = 0; i < a->n_orphans; i++)
                 if (strcmp(a->orphans[i].uid, b->orphans[i].uid) != 0 ||
                     a->orphans[i].first_seen != b->orphans[i].first_seen ||
                     a->orphans[i].reaping != b->orphans[i].reaping)
+                        abort();
+        for (size_t i = 0; i < a->n_deleted; i++)
+                if (strcmp(a->deleted[i].uid, b->deleted[i].uid) != 0 ||
+                    a->deleted[i].first_seen != b->deleted[i].first_seen)
                         abort();
         for (size_t i = 0; i < a->n_images; i++)
                 if (strcmp(a->images[i].id, b->images[i].id) != 0 ||
@@ -71,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (r != 0)
                 abort();
         /* A bad file is an empty state plus the reason, never half a state. */
-        if (problem && (s.n_orphans > 0 || s.n_images > 0))
+        if (problem && (s.n_orphans > 0 || s.n_deleted > 0 || s.n_images > 0))
                 abort();
         if (!problem) {
                 if (state_save(copy, &s) != 0 || state_load(copy, &again, &problem2) != 0 || problem2)

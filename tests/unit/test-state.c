@@ -917,6 +917,137 @@ static void test_image_save_refuses_unloadable_state(void **state) {
         assert_int_equal(count_entries(t->path, "state.tmp."), 0);
 }
 
+/* ---- deleted pods ------------------------------------------------------------------------------- */
+
+static void test_deleted_see_keeps_older(void **state) {
+        State s = {};
+
+        (void) state;
+        assert_true(state_deleted_first_seen(&s, U1) == 0);
+        assert_int_equal(state_deleted_see(&s, U2, T2), 1);
+        assert_int_equal(state_deleted_see(&s, U1, T2), 1);
+        /* Seen again later: the first sighting stands; earlier (the clock went back): that wins. */
+        assert_int_equal(state_deleted_see(&s, U1, T3), 0);
+        assert_true(state_deleted_first_seen(&s, U1) == T2);
+        assert_int_equal(state_deleted_see(&s, U1, T1), 0);
+        assert_true(state_deleted_first_seen(&s, U1) == T1);
+        assert_int_equal(s.n_deleted, 2);
+        assert_string_equal(s.deleted[0].uid, U1);
+        assert_string_equal(s.deleted[1].uid, U2);
+        /* A deleted pod is not an orphan: the two clocks are apart. */
+        assert_true(state_orphan_first_seen(&s, U1) == 0);
+        assert_int_equal(s.n_orphans, 0);
+
+        assert_int_equal(state_deleted_see(&s, "", T1), -EINVAL);
+        assert_int_equal(state_deleted_see(&s, "a/b", T1), -EINVAL);
+        assert_int_equal(state_deleted_see(&s, U3, 0), -EINVAL);
+        assert_int_equal(state_deleted_see(&s, U3, USEC_INFINITY), -EINVAL);
+        assert_int_equal(s.n_deleted, 2);
+        state_done(&s);
+        assert_null(s.deleted);
+        assert_int_equal(s.n_deleted, 0);
+}
+
+static void test_deleted_round_trip(void **state) {
+        TestDir *t = *state;
+        _cleanup_free_ char *path = path_join(t->path, "state"), *content = NULL, *problem = NULL;
+        State s = {}, loaded = {};
+
+        assert_int_equal(state_orphan_see(&s, U1, T1), 1);
+        assert_int_equal(state_deleted_see(&s, U3, T3), 1);
+        assert_int_equal(state_deleted_see(&s, U2, T2), 1);
+        assert_true(state_image_set(&s, IMG_A, T1, 0, T1) >= 0);
+
+        /* After the orphans, before the images, sorted by uid. */
+        assert_int_equal(state_save(t->path, &s), 0);
+        content = read_file(path);
+        assert_string_equal(
+                content,
+                "podreaper-state 1\n"
+                "orphan " U1 " 1700000000000000\n"
+                "deleted " U2 " 1700000060000000\n"
+                "deleted " U3 " 1700000120000000\n"
+                "image " IMG_A " 1700000000000000 0 1700000000000000\n");
+
+        assert_int_equal(state_load(t->path, &loaded, &problem), 0);
+        assert_null(problem);
+        assert_int_equal(loaded.n_orphans, 1);
+        assert_int_equal(loaded.n_deleted, 2);
+        assert_true(state_deleted_first_seen(&loaded, U2) == T2);
+        assert_true(state_deleted_first_seen(&loaded, U3) == T3);
+        assert_true(state_deleted_first_seen(&loaded, U1) == 0);
+        assert_int_equal(loaded.n_images, 1);
+        state_done(&loaded);
+        state_done(&s);
+
+        /* A file of an older podreaper (no deleted records) loads with none. */
+        install_fixture(t->path, "good.state");
+        assert_int_equal(state_load(t->path, &loaded, &problem), 0);
+        assert_null(problem);
+        assert_int_equal(loaded.n_deleted, 0);
+        assert_true(loaded.n_orphans > 0);
+        state_done(&loaded);
+}
+
+static void test_deleted_load_corrupt(void **state) {
+        static const struct {
+                const char *line; /* line 3, after a good deleted line */
+                const char *what;
+        } cases[] = {
+                {"deleted " U2 "\n", "missing time"},
+                {"deleted " U2 " 1700000000000000 1\n", "extra field"},
+                {"deleted " U2 " 0\n", "time 0"},
+                {"deleted " U2 " 17x\n", "bad time"},
+                {"deleted " U2 " 18446744073709551615\n", "infinity"},
+                {"deleted a/b 1700000000000000\n", "bad uid"},
+                {"deleted " U1 " 1700000060000000\n", "duplicate"},
+                {"deleted " U2 " 1700000000000000", "truncated"},
+        };
+        TestDir *t = *state;
+        _cleanup_free_ char *path = path_join(t->path, "state"), *prefix = NULL;
+
+        assert_true(asprintf(&prefix, "state file %s line 3: ", path) >= 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *content = NULL, *problem = NULL;
+                State s = {};
+
+                assert_true(
+                        asprintf(
+                                &content,
+                                "podreaper-state 1\ndeleted " U1 " 1700000000000000\n%s",
+                                cases[i].line) >= 0);
+                write_file(path, content, strlen(content));
+
+                assert_int_equal(state_load(t->path, &s, &problem), 0);
+                if (!problem || strncmp(problem, prefix, strlen(prefix)) != 0)
+                        fail_msg("%s: got problem '%s', expected '%s...'", cases[i].what, problem, prefix);
+                if (s.n_deleted != 0 || s.deleted)
+                        fail_msg(
+                                "%s: %zu deleted records kept from a corrupt file",
+                                cases[i].what,
+                                s.n_deleted);
+                state_done(&s);
+        }
+}
+
+static void test_deleted_save_refuses_unloadable_state(void **state) {
+        TestDir *t = *state;
+        DeletedSeen unsorted[] = {
+                {.uid = (char *) U2, .first_seen = T1}, {.uid = (char *) U1, .first_seen = T1}};
+        DeletedSeen zero[] = {{.uid = (char *) U1, .first_seen = 0}};
+        DeletedSeen bad_uid[] = {{.uid = (char *) "a b", .first_seen = T1}};
+        const State bad[] = {
+                {.deleted = unsorted, .n_deleted = ELEMENTSOF(unsorted)},
+                {.deleted = zero, .n_deleted = ELEMENTSOF(zero)},
+                {.deleted = bad_uid, .n_deleted = ELEMENTSOF(bad_uid)},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (state_save(t->path, &bad[i]) != -EINVAL)
+                        fail_msg("unloadable deleted records #%zu saved", i);
+        assert_int_equal(count_entries(t->path, "state"), 0);
+}
+
 #define dir_test(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
 
 int main(void) {
@@ -948,6 +1079,10 @@ int main(void) {
                 dir_test(test_image_round_trip_many),
                 dir_test(test_image_load_corrupt),
                 dir_test(test_image_save_refuses_unloadable_state),
+                cmocka_unit_test(test_deleted_see_keeps_older),
+                dir_test(test_deleted_round_trip),
+                dir_test(test_deleted_load_corrupt),
+                dir_test(test_deleted_save_refuses_unloadable_state),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
