@@ -19,7 +19,7 @@
 
 typedef enum GcVerdict {
         GC_KEEP,
-        GC_EVICT_POD_GONE,      /* containers of a pod that is gone: all of them */
+        GC_EVICT_POD_GONE,      /* of a pod that is gone or deleted (gone_uids): all of them */
         GC_EVICT_PER_CONTAINER, /* beyond --maximum-dead-containers-per-container, oldest first */
         GC_EVICT_TOTAL,         /* beyond --maximum-dead-containers, evenly per group, then oldest */
         GC_EVICT_SANDBOX,       /* an inactive sandbox that is not its pod's newest */
@@ -56,9 +56,10 @@ int gc_containers(
  * container that stays: containers[j] with container_verdicts[j] == GC_KEEP (container_verdicts
  * NULL: every container stays). Per pod uid: gone (in gone_uids) → every inactive sandbox goes
  * (GC_EVICT_POD_GONE); else the newest sandbox (by created_at) stays whatever its state and the
- * other inactive ones go (GC_EVICT_SANDBOX). -ENOMEM or 0. With podreaper's own definition of gone
- * (DESIGN §2: no sandbox of the uid in any state) no uid that has sandboxes is gone, so a pod's
- * newest sandbox always stays; the kubelet, which knows deleted pods from the API, removes it. */
+ * other inactive ones go (GC_EVICT_SANDBOX). -ENOMEM or 0. gone_uids are the kubelet's pods whose
+ * content should be removed (podDeletionProvider): podreaper's gone pods (no sandbox in any state)
+ * and deleted ones (plan-gc.c: sandboxes, none ready, no pod dir, ...), whose newest sandbox then
+ * goes too, as the kubelet removes a deleted pod's. */
 int gc_sandboxes(
         const CriPodSandbox *sandboxes,
         size_t n,

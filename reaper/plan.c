@@ -46,6 +46,25 @@ static const char *const refusal_names[_REFUSAL_MAX] = {
         [REFUSAL_OTHER] = "other",
 };
 
+static const char *const deleted_rule_names[_DELETED_RULE_MAX] = {
+        [DELETED_RULE_ON] = "on",
+        [DELETED_RULE_OFF_SOURCES] = "sources",
+        [DELETED_RULE_OFF_KUBELET] = "kubelet",
+        [DELETED_RULE_OFF_NO_POD_DIR] = "no-pod-dir",
+};
+
+const char *deleted_rule_to_string(DeletedRule r) {
+        return (unsigned) r < _DELETED_RULE_MAX ? deleted_rule_names[r] : NULL;
+}
+
+size_t plan_deleted_count(const Plan *p, bool past_grace) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < p->deleted.n_pods; i++)
+                n += p->deleted.pods[i].past_grace == past_grace;
+        return n;
+}
+
 const char *refusal_to_string(RefusalReason r) {
         return (unsigned) r < _REFUSAL_MAX ? refusal_names[r] : NULL;
 }
@@ -886,6 +905,11 @@ void plan_done(Plan *p) {
         free(p->blocked_reason);
         free(p->breaker_reason);
         free(p->image_gc.problem);
+        for (size_t i = 0; i < p->deleted.n_pods; i++)
+                free(p->deleted.pods[i].evidence);
+        free(p->deleted.pods);
+        free(p->deleted.off_reason);
+        free(p->deleted.no_pod_dir_uid);
         state_done(&p->state);
         *p = (Plan){};
 }

@@ -55,6 +55,8 @@ typedef struct Action {
         ActionResult result;
         char *error;           /* when failed/skipped at act time */
         bool pod_gone;         /* runtime GC of a gone pod: acted on only while no sandbox of uid exists */
+        bool pod_deleted;      /* runtime GC of a deleted pod: acted on only while uid has no ready
+                                * sandbox, no running, created or unknown container and no pod dir */
         RefusalReason refusal; /* skip-pod: why */
 } Action;
 
@@ -70,6 +72,35 @@ typedef struct ImageGc {
                                * the image data could not be read; NULL: none */
 } ImageGc;
 
+/* The deleted-pod rule of runtime GC (DESIGN §2, "deleted"): on, or why it is off this pass. */
+typedef enum DeletedRule {
+        DELETED_RULE_ON,
+        DELETED_RULE_OFF_SOURCES,    /* not every source was read */
+        DELETED_RULE_OFF_KUBELET,    /* --require-kubelet=false, and the kubelet not read or up for
+                                      * less than the grace: nobody says which pods are active */
+        DELETED_RULE_OFF_NO_POD_DIR, /* a pod with a ready sandbox has no pod dir: --root-dir is wrong,
+                                      * or the kubelet does not manage this node's pods */
+        _DELETED_RULE_MAX,
+} DeletedRule;
+
+/* A pod the runtime has sandboxes of, none ready, no running, created or unknown container, no pod
+ * dir, not active in the kubelet. */
+typedef struct DeletedPod {
+        char uid[CGFS_UID_MAX + 1];
+        usec_t first_seen; /* in that state (the state file), at most now */
+        bool past_grace;   /* deleted: every inactive sandbox and dead container of it goes */
+        char *evidence;    /* "pod dir removed by the kubelet, no ready sandbox, ..., for 12m (grace 10m)" */
+} DeletedPod;
+
+typedef struct DeletedPods {
+        bool considered;      /* containers or sandboxes in --only and the runtime's lists read */
+        DeletedRule rule;     /* meaningful when considered */
+        char *off_reason;     /* one line when off; NULL when on */
+        char *no_pod_dir_uid; /* DELETED_RULE_OFF_NO_POD_DIR: one such pod's uid, as the runtime says it */
+        DeletedPod *pods;     /* with the rule on: every such pod, by uid; past the grace or not */
+        size_t n_pods;
+} DeletedPods;
+
 typedef struct Plan {
         /* Per pod: destroy-cgroup before remove-pod-dir before remove-log-dir; then runtime GC:
          * stop-container, remove-container, remove-sandbox, remove-log-symlink, remove-image. */
@@ -80,6 +111,7 @@ typedef struct Plan {
         bool breaker_tripped; /* too many orphans hold processes: no cgroup kills this pass */
         char *breaker_reason;
         ImageGc image_gc;
+        DeletedPods deleted;
         State state;      /* the state to save after this pass (first-seen times updated) */
         size_t n_orphans; /* pods found orphaned (whether acted on or not) */
 } Plan;
@@ -95,3 +127,7 @@ const char *action_result_to_string(ActionResult r); /* "planned", "done", "fail
 /* "mounted", "grace", "breaker", "max-deletions", "live", "processes", "not-a-pod", "other"; NULL
  * for REFUSAL_NONE. */
 const char *refusal_to_string(RefusalReason r);
+/* "on", "sources", "kubelet", "no-pod-dir"; NULL for anything else. */
+const char *deleted_rule_to_string(DeletedRule r);
+/* How many of p's deleted pods are past the grace (past_grace), or within it. */
+size_t plan_deleted_count(const Plan *p, bool past_grace);

@@ -13,11 +13,18 @@
  *   down cgroups|cri|kubelet|disk <error...>       a source that failed
  *   kubelet-up <age>|unknown                       default 1h
  *   driver systemd                                  default cgroupfs
+ * Runtime GC (reaper/plan-gc.c): the runtime's lists; a uid of either is in the runtime for the
+ * pod-level kinds too, as gather makes it:
+ *   sb <uid> <id> ready|notready|state=N <age> [attempt=N]       a sandbox
+ *   ctr <uid> <id> <sandbox id> <name> exited|running|created|unknown <age> [attempt=N]
+ *                                                  a container labelled io.kubernetes.pod.uid=<uid>
+ *   deleted <uid> <age>                            the saved state: first seen deleted
  * A uid is a letter A-Z (a UUID) anywhere a uid stands alone, or {A} inside a word, {#A} for a
  * static pod's 32-hex uid.
  * Options: "grace=10m only=cgroups,pod-dirs,logs max=2 fraction=0.5 kubelet=off reap=A root=/x
- * podlogs=/y". Defaults as DESIGN §4.
- * Expected actions: "<kind> <uid or -> [@<target>] [: <reason part>]", one per line or '|'.
+ * podlogs=/y ttl=1h". Defaults as DESIGN §4.
+ * Expected actions: "<kind> <uid or -> [@<target>] [!gone|!deleted] [: <reason part>]", one per
+ * line or '|'; without !gone or !deleted the action must be neither a gone nor a deleted pod's.
  *
  * Links reaper/plan.c, reaper/snapshot.c and reaper/state.c (for the first-seen times). */
 
@@ -167,6 +174,49 @@ static void source_down(SourceStatus *st, char **tokens, size_t n) {
         st->error = strdup(buf);
 }
 
+/* The runtime's strings live in its message; here, until the case ends. */
+static char **arena;
+static size_t n_arena;
+
+static const char *arena_strdup(const char *text) {
+        arena = grow(arena, n_arena, sizeof(*arena));
+        arena[n_arena] = strdup(text);
+        assert_non_null(arena[n_arena]);
+        return arena[n_arena++];
+}
+
+static void arena_free(void) {
+        for (size_t i = 0; i < n_arena; i++)
+                free(arena[i]);
+        free(arena);
+        arena = NULL;
+        n_arena = 0;
+}
+
+static int64_t ns_token(const char *t) {
+        return (int64_t) time_token(t) * 1000;
+}
+
+static uint32_t attempt_token(char **t, size_t n, size_t from) {
+        unsigned a = 0;
+
+        for (size_t i = from; i < n; i++) {
+                if (strncmp(t[i], "attempt=", 8) != 0)
+                        fail_msg("bad word '%s'", t[i]);
+                assert_int_equal(safe_atou(t[i] + 8, &a), 0);
+        }
+        return a;
+}
+
+/* "state=N": a state this podreaper does not know. */
+static int sandbox_state_token(const char *t) {
+        int state = 0;
+
+        if (strncmp(t, "state=", 6) != 0 || safe_atoi(t + 6, &state) < 0)
+                fail_msg("bad sandbox state '%s'", t);
+        return state;
+}
+
 static void node_build(const char *text, Snapshot *s, State *saved) {
         _cleanup_free_ char *copy = expand(text);
 
@@ -265,6 +315,70 @@ static void node_build(const char *text, Snapshot *s, State *saved) {
 
                         assert_non_null(st);
                         source_down(st, t + 2, n - 2);
+                } else if (strcmp(t[0], "sb") == 0) {
+                        _cleanup_free_ char *uid = NULL;
+                        CriPodSandbox *sb;
+
+                        assert_true(n >= 5);
+                        uid = uid_token(t[1]);
+                        s->sandboxes.items = grow(s->sandboxes.items, s->sandboxes.n, sizeof(CriPodSandbox));
+                        sb = &s->sandboxes.items[s->sandboxes.n++];
+                        *sb = (CriPodSandbox){
+                                .id = arena_strdup(t[2]),
+                                .pod_name = arena_strdup("p"),
+                                .pod_namespace = arena_strdup("ns"),
+                                .pod_uid = arena_strdup(uid),
+                                .state = strcmp(t[3], "ready") == 0      ? CRI_SANDBOX_READY
+                                         : strcmp(t[3], "notready") == 0 ? CRI_SANDBOX_NOTREADY
+                                                                         : sandbox_state_token(t[3]),
+                                .created_at = ns_token(t[4]),
+                                .attempt = attempt_token(t, n, 5),
+                        };
+                        uids_add(&s->cri_uids, &s->n_cri_uids, TAKE_PTR(uid));
+                } else if (strcmp(t[0], "ctr") == 0) {
+                        static const char *const states[] = {
+                                [CRI_CONTAINER_CREATED] = "created",
+                                [CRI_CONTAINER_RUNNING] = "running",
+                                [CRI_CONTAINER_EXITED] = "exited",
+                                [CRI_CONTAINER_UNKNOWN] = "unknown",
+                        };
+                        _cleanup_free_ char *uid = NULL;
+                        CriContainer *c;
+                        int state = -1;
+
+                        assert_true(n >= 7);
+                        for (size_t i = 0; i < ELEMENTSOF(states); i++)
+                                if (strcmp(t[5], states[i]) == 0)
+                                        state = (int) i;
+                        if (state < 0)
+                                fail_msg("bad container state '%s'", t[5]);
+                        uid = uid_token(t[1]);
+                        s->containers.items =
+                                grow(s->containers.items, s->containers.n, sizeof(CriContainer));
+                        c = &s->containers.items[s->containers.n++];
+                        *c = (CriContainer){
+                                .id = arena_strdup(t[2]),
+                                .pod_sandbox_id = arena_strdup(t[3]),
+                                .name = arena_strdup(t[4]),
+                                .image = arena_strdup("docker.io/library/busybox:1.35"),
+                                .image_ref = arena_strdup(""),
+                                .image_id = arena_strdup(""),
+                                .state = state,
+                                .created_at = ns_token(t[6]),
+                                .attempt = attempt_token(t, n, 7),
+                        };
+                        c->labels.items = calloc(1, sizeof(CriKeyValue));
+                        assert_non_null(c->labels.items);
+                        c->labels.items[0] =
+                                (CriKeyValue){arena_strdup("io.kubernetes.pod.uid"), arena_strdup(uid)};
+                        c->labels.n = 1;
+                        uids_add(&s->cri_uids, &s->n_cri_uids, TAKE_PTR(uid));
+                } else if (strcmp(t[0], "deleted") == 0) {
+                        _cleanup_free_ char *uid = NULL;
+
+                        assert_int_equal(n, 3);
+                        uid = uid_token(t[1]);
+                        assert_true(state_deleted_see(saved, uid, time_token(t[2])) >= 0);
                 } else if (strcmp(t[0], "kubelet-up") == 0) {
                         s->kubelet_started = strcmp(t[1], "unknown") == 0 ? 0 : time_token(t[1]);
                 } else if (strcmp(t[0], "driver") == 0) {
@@ -278,6 +392,17 @@ static void node_build(const char *text, Snapshot *s, State *saved) {
                 qsort(s->pod_cgroups.items, s->pod_cgroups.n, sizeof(CgfsPod), compare_cgroups);
         if (s->n_cri_uids > 1)
                 qsort(s->cri_uids, s->n_cri_uids, sizeof(char *), compare_strings);
+        /* Without duplicates, as gather's: a sandbox and a container of one uid name it once. */
+        for (size_t i = 1, k = 1; i <= s->n_cri_uids; i++) {
+                if (i == s->n_cri_uids) {
+                        s->n_cri_uids = s->n_cri_uids > 0 ? k : 0;
+                        break;
+                }
+                if (strcmp(s->cri_uids[k - 1], s->cri_uids[i]) == 0)
+                        free(s->cri_uids[i]);
+                else
+                        s->cri_uids[k++] = s->cri_uids[i];
+        }
         if (s->n_kubelet_uids > 1)
                 qsort(s->kubelet_uids, s->n_kubelet_uids, sizeof(char *), compare_strings);
 }
@@ -309,6 +434,10 @@ static void options_build(const char *text, Options *o) {
                 .orphan_grace = 10 * USEC_PER_MINUTE,
                 .require_kubelet = true,
                 .max_orphan_fraction = 0.5,
+                .maximum_dead_containers_per_container = 1,
+                .maximum_dead_containers = -1,
+                .image_gc_high_threshold = 85,
+                .image_gc_low_threshold = 80,
         };
 
         n = tokenize(copy, t);
@@ -343,7 +472,9 @@ static void options_build(const char *text, Options *o) {
                 } else if (strcmp(t[i], "root") == 0) {
                         free(o->root_dir);
                         o->root_dir = strdup(v);
-                } else if (strcmp(t[i], "podlogs") == 0) {
+                } else if (strcmp(t[i], "ttl") == 0)
+                        assert_int_equal(parse_duration(v, &o->minimum_container_ttl_duration), 0);
+                else if (strcmp(t[i], "podlogs") == 0) {
                         free(o->pod_logs_dir);
                         o->pod_logs_dir = strdup(v);
                 } else
@@ -370,6 +501,11 @@ typedef struct Case {
         const char *breaker; /* part of breaker_reason; NULL: not tripped */
         const char *orphans; /* n_orphans; NULL: not checked */
         const char *state;   /* "<uid> <age>; ..." the output state exactly; NULL: not checked */
+        /* The deleted-pod rule: "not considered", "on", "on: A deleted 15m, B grace 5m" (every pod,
+         * by uid, since when), "off <sources|kubelet|no-pod-dir> [<uid>]: <reason part>"; NULL: not
+         * checked. */
+        const char *deleted;
+        const char *deleted_state; /* "<uid> <age>; ..." the deleted records exactly; NULL: none */
 } Case;
 
 static void plan_print(const Plan *p) {
@@ -399,11 +535,35 @@ static void plan_print(const Plan *p) {
                         alias_of(p->state.orphans[i].uid, a),
                         (uint64_t) (NOW - p->state.orphans[i].first_seen));
         }
+        print_message(
+                "\n  deleted: %s, rule %s (%s):",
+                p->deleted.considered ? "considered" : "not considered",
+                deleted_rule_to_string(p->deleted.rule),
+                p->deleted.off_reason ?: "-");
+        for (size_t i = 0; i < p->deleted.n_pods; i++) {
+                char a[CGFS_UID_MAX + 1];
+
+                print_message(
+                        " %s %s %" PRIu64 "us ago;",
+                        alias_of(p->deleted.pods[i].uid, a),
+                        p->deleted.pods[i].past_grace ? "deleted" : "grace",
+                        (uint64_t) (NOW - p->deleted.pods[i].first_seen));
+        }
+        print_message("\n  deleted state:");
+        for (size_t i = 0; i < p->state.n_deleted; i++) {
+                char a[CGFS_UID_MAX + 1];
+
+                print_message(
+                        " %s %" PRIu64 "us ago;",
+                        alias_of(p->state.deleted[i].uid, a),
+                        (uint64_t) (NOW - p->state.deleted[i].first_seen));
+        }
         print_message("\n");
 }
 
 static bool check_action(const Action *a, char *line) {
         char *target = NULL, *reason = NULL, *t[MAX_TOKENS], *sep;
+        bool gone = false, deleted = false;
         _cleanup_free_ char *uid = NULL;
         size_t n;
 
@@ -415,11 +575,16 @@ static bool check_action(const Action *a, char *line) {
                         *--e = '\0';
         }
         n = tokenize(line, t);
-        assert_true(n == 2 || n == 3);
-        if (n == 3) {
-                assert_true(t[2][0] == '@');
-                target = t[2] + 1;
-        }
+        assert_true(n >= 2 && n <= 4);
+        for (size_t i = 2; i < n; i++)
+                if (t[i][0] == '@')
+                        target = t[i] + 1;
+                else if (strcmp(t[i], "!gone") == 0)
+                        gone = true;
+                else if (strcmp(t[i], "!deleted") == 0)
+                        deleted = true;
+                else
+                        fail_msg("bad expected word '%s'", t[i]);
         uid = strcmp(t[1], "-") == 0 ? strdup("") : uid_token(t[1]);
 
         if (strcmp(action_kind_to_string(a->kind), t[0]) != 0 || strcmp(a->uid, uid) != 0) {
@@ -432,6 +597,17 @@ static bool check_action(const Action *a, char *line) {
         }
         if (reason && !strstr(a->reason, reason)) {
                 print_error("%s %s: expected reason with '%s', got '%s'\n", t[0], t[1], reason, a->reason);
+                return false;
+        }
+        if (a->pod_gone != gone || a->pod_deleted != deleted) {
+                print_error(
+                        "%s %s: pod_gone %d pod_deleted %d, expected %d %d\n",
+                        t[0],
+                        t[1],
+                        a->pod_gone,
+                        a->pod_deleted,
+                        gone,
+                        deleted);
                 return false;
         }
         if (a->result != RESULT_PLANNED || a->error || !a->target || !a->reason || strchr(a->reason, '\n')) {
@@ -467,6 +643,111 @@ static bool check_state(const State *st, const char *expected) {
                         print_error("state: not sorted\n");
                         return false;
                 }
+        return true;
+}
+
+/* The deleted-pod records of st, exactly: "<uid> <age>; ...". */
+static bool check_deleted_state(const State *st, const char *expected) {
+        _cleanup_free_ char *copy = expand(expected ?: "");
+        size_t n = 0;
+
+        for (char *save = NULL, *e = strtok_r(copy, ";", &save); e; e = strtok_r(NULL, ";", &save), n++) {
+                char *t[MAX_TOKENS];
+                _cleanup_free_ char *uid = NULL;
+
+                assert_int_equal(tokenize(e, t), 2);
+                uid = uid_token(t[0]);
+                if (n >= st->n_deleted || strcmp(st->deleted[n].uid, uid) != 0 ||
+                    st->deleted[n].first_seen != time_token(t[1])) {
+                        print_error(
+                                "deleted state: expected %s first seen %s at position %zu\n", t[0], t[1], n);
+                        return false;
+                }
+        }
+        if (n != st->n_deleted) {
+                print_error("deleted state: %zu records, expected %zu\n", st->n_deleted, n);
+                return false;
+        }
+        return true;
+}
+
+static bool check_deleted(const Plan *p, const char *expected) {
+        _cleanup_free_ char *copy = expand(expected);
+        const DeletedPods *d = &p->deleted;
+        char *colon = strstr(copy, ": "), *t[MAX_TOKENS];
+        size_t n;
+
+        if (colon) {
+                *colon = '\0';
+                colon += 2;
+        }
+        if (strcmp(copy, "not considered") == 0) {
+                if (d->considered) {
+                        print_error("deleted: considered, expected not\n");
+                        return false;
+                }
+                return true;
+        }
+        n = tokenize(copy, t);
+        if (!d->considered) {
+                print_error("deleted: not considered\n");
+                return false;
+        }
+        if (strcmp(t[0], "on") == 0) {
+                size_t k = 0;
+
+                if (d->rule != DELETED_RULE_ON || d->off_reason) {
+                        print_error(
+                                "deleted: rule %s (%s), expected on\n",
+                                deleted_rule_to_string(d->rule),
+                                d->off_reason);
+                        return false;
+                }
+                for (char *save = NULL, *e = colon ? strtok_r(colon, ",", &save) : NULL; e;
+                     e = strtok_r(NULL, ",", &save), k++) {
+                        char *w[MAX_TOKENS];
+                        _cleanup_free_ char *uid = NULL;
+
+                        assert_int_equal(tokenize(e, w), 3);
+                        uid = uid_token(w[0]);
+                        if (k >= d->n_pods || strcmp(d->pods[k].uid, uid) != 0 ||
+                            d->pods[k].past_grace != (strcmp(w[1], "deleted") == 0) ||
+                            d->pods[k].first_seen != time_token(w[2]) || !d->pods[k].evidence) {
+                                print_error(
+                                        "deleted: expected %s %s %s at position %zu\n", w[0], w[1], w[2], k);
+                                return false;
+                        }
+                }
+                if (k != d->n_pods) {
+                        print_error("deleted: %zu pods, expected %zu\n", d->n_pods, k);
+                        return false;
+                }
+                return true;
+        }
+        assert_true(strcmp(t[0], "off") == 0 && n >= 2);
+        if (strcmp(deleted_rule_to_string(d->rule), t[1]) != 0 || !d->off_reason ||
+            (colon && !strstr(d->off_reason, colon)) || d->n_pods != 0) {
+                print_error(
+                        "deleted: rule %s (%s, %zu pods), expected off %s with '%s'\n",
+                        deleted_rule_to_string(d->rule),
+                        d->off_reason,
+                        d->n_pods,
+                        t[1],
+                        colon ?: "");
+                return false;
+        }
+        if (n >= 3) {
+                _cleanup_free_ char *uid = uid_token(t[2]);
+
+                if (!d->no_pod_dir_uid || strcmp(d->no_pod_dir_uid, uid) != 0 ||
+                    !strstr(d->off_reason, uid)) {
+                        print_error("deleted: no pod dir uid %s, expected %s\n", d->no_pod_dir_uid, t[2]);
+                        return false;
+                }
+        } else if (d->no_pod_dir_uid) {
+                print_error("deleted: no pod dir uid %s, expected none\n", d->no_pod_dir_uid);
+                return false;
+        }
         return true;
 }
 
@@ -515,6 +796,10 @@ static void run_case(void **state) {
         }
         if (ok && c->state)
                 ok = check_state(&p.state, c->state);
+        if (ok && c->deleted)
+                ok = check_deleted(&p, c->deleted);
+        if (ok)
+                ok = check_deleted_state(&p.state, c->deleted_state);
 
         if (!ok)
                 plan_print(&p);
@@ -522,6 +807,7 @@ static void run_case(void **state) {
         plan_done(&p);
         state_done(&saved);
         snapshot_done(&s);
+        arena_free();
         options_free(&o);
         if (!ok)
                 fail_msg("case '%s'", c->name);
@@ -531,6 +817,10 @@ static void run_case(void **state) {
 
 #define ORPHANED "orphaned: no sandbox or container in the runtime, not active in the kubelet"
 #define BREAKER_TAIL "a wrong source? no process is killed this pass"
+#define EVIDENCE \
+        "pod dir removed by the kubelet, no ready sandbox, no running container, not active in the kubelet"
+/* A deleted pod past the grace: its one dead container in its one NotReady sandbox. */
+#define DELETED_BASE "sb A sa0 notready 2h; ctr A c0 sa0 app exited 2h; deleted A 15m"
 
 static const Case cases[] = {
         /* -- liveness -- */
@@ -992,6 +1282,249 @@ static const Case cases[] = {
                 .node = "log ns_b_{A} 1h; log ns_a_{A} 1h; seen A 1h",
                 .expect = "remove-log-dir A @/var/log/pods/ns_a_{A} | remove-log-dir A "
                           "@/var/log/pods/ns_b_{A}",
+        },
+
+        /* -- runtime GC: deleted pods (DESIGN §2, issue 12) -- */
+        {
+                .name = "deleted, past the grace: every dead container and the last sandbox go; its cgroup "
+                        "and log dir stay while the runtime has it",
+                .node = "sb A sa0 notready 3h; sb A sa1 notready 2h attempt=1; ctr A c0 sa0 app exited 3h; "
+                        "ctr A c1 sa1 app exited 2h attempt=1; ctr A i1 sa1 init exited 2h; cg A 3h; "
+                        "log ns_p_{A} 3h; deleted A 15m",
+                .expect = "remove-container A @c0 !deleted : exited container 'app' (attempt 0, created 3h "
+                          "ago) of a deleted pod: " EVIDENCE ", for 15m (grace 10m)\n"
+                          "remove-container A @c1 !deleted : 'app' (attempt 1\n"
+                          "remove-container A @i1 !deleted : 'init'\n"
+                          "remove-sandbox A @sa0 !deleted : NotReady sandbox (attempt 0, created 3h ago) "
+                          "without containers: its pod is deleted (" EVIDENCE ", for 15m (grace 10m)); "
+                          "stopped, then removed\n"
+                          "remove-sandbox A @sa1 !deleted : (attempt 1, created 2h ago)",
+                .orphans = "0",
+                .state = "",
+                .deleted = "on: A deleted 15m",
+                .deleted_state = "A 15m",
+        },
+        {
+                .name = "deleted, within the grace: treated as live, the newest sandbox and dead container "
+                        "per name stay",
+                .node = "sb A sa0 notready 3h; sb A sa1 notready 2h attempt=1; ctr A c0 sa0 app exited 3h; "
+                        "ctr A c1 sa1 app exited 2h attempt=1; ctr A i1 sa1 init exited 2h; deleted A 9m59s",
+                .expect = "remove-container A @c0 : more than 1 dead of it in the pod | "
+                          "remove-sandbox A @sa0 : not the pod's newest sandbox",
+                .deleted = "on: A grace 9m59s",
+                .deleted_state = "A 9m59s",
+        },
+        {
+                .name = "deleted, first seen: the clock starts now",
+                .node = "sb A sa0 notready 3h; ctr A c0 sa0 app exited 3h",
+                .expect = "",
+                .deleted = "on: A grace now",
+                .deleted_state = "A now",
+        },
+        {
+                .name = "deleted, exactly the grace ago: deleted",
+                .node = "sb A sa0 notready 3h; ctr A c0 sa0 app exited 3h; deleted A 10m",
+                .expect = "remove-container A @c0 !deleted : for 10m (grace 10m) | remove-sandbox A @sa0 "
+                          "!deleted",
+                .deleted = "on: A deleted 10m",
+                .deleted_state = "A 10m",
+        },
+        {
+                .name = "deleted, --orphan-grace=0: at first sight",
+                .node = "sb A sa0 notready 3h; ctr A c0 sa0 app exited 3h",
+                .options = "grace=0",
+                .expect = "remove-container A @c0 !deleted : for 0s (grace 0s) | remove-sandbox A @sa0 "
+                          "!deleted",
+                .deleted = "on: A deleted now",
+                .deleted_state = "A now",
+        },
+        {
+                .name = "deleted, first seen in the future (the clock went back): starts now",
+                .node = "sb A sa0 notready 3h; ctr A c0 sa0 app exited 3h; deleted A +1h",
+                .expect = "",
+                .deleted = "on: A grace now",
+                .deleted_state = "A now",
+        },
+        {
+                .name = "not deleted: a ready sandbox (the record goes)",
+                .node = DELETED_BASE "; sb A sa1 ready 1h attempt=1; dir A 3h",
+                .expect = "",
+                .deleted = "on",
+        },
+        {
+                .name = "not deleted: a running container",
+                .node = DELETED_BASE "; ctr A c1 sa0 web running 1h",
+                .expect = "",
+                .deleted = "on",
+        },
+        {
+                .name = "not deleted: a created container (about to start)",
+                .node = DELETED_BASE "; ctr A c1 sa0 web created 1h",
+                .expect = "",
+                .deleted = "on",
+        },
+        {
+                .name = "not deleted: an unknown-state container (may run)",
+                .node = DELETED_BASE "; ctr A c1 sa0 web unknown 1h",
+                .expect = "",
+                .deleted = "on",
+        },
+        {
+                .name = "not deleted: another pod's running container in its sandbox",
+                .node = DELETED_BASE "; ctr B b1 sa0 web running 1h",
+                .expect = "",
+                .deleted = "on",
+        },
+        {
+                .name = "not deleted: a sandbox in a state podreaper does not know",
+                .node = DELETED_BASE "; sb A sa1 state=7 1h",
+                .expect = "",
+                .deleted = "on",
+        },
+        {
+                .name = "not deleted: its pod dir is there (a finished Job): newest sandbox and container "
+                        "stay",
+                .node = DELETED_BASE "; sb A sa1 notready 1h attempt=1; ctr A c1 sa1 app exited 1h "
+                                     "attempt=1; dir A 3h",
+                .expect = "remove-container A @c0 : more than 1 dead of it in the pod | remove-sandbox A "
+                          "@sa0 : not the pod's newest sandbox",
+                .deleted = "on",
+        },
+        {
+                .name = "not deleted: the kubelet reports it active",
+                .node = DELETED_BASE "; kubelet A",
+                .expect = "",
+                .deleted = "on",
+        },
+        {
+                .name = "not deleted: not a pod uid",
+                .node = "sb not-a-uid sx notready 3h; ctr not-a-uid cx sx app exited 3h",
+                .expect = "",
+                .deleted = "on",
+        },
+        {
+                .name = "deleted and gone at once: each with its own reason",
+                .node = DELETED_BASE "; ctr G g0 sa0 g exited 1h",
+                .expect =
+                        "remove-container A @c0 !deleted : of a deleted pod | remove-container G @g0 !gone "
+                        ": of a gone pod: no sandbox of it | remove-sandbox A @sa0 !deleted",
+                .deleted = "on: A deleted 15m",
+                .deleted_state = "A 15m",
+        },
+        {
+                .name = "deleted, --minimum-container-ttl-duration: a young container and its sandbox stay",
+                .node = "sb A sa0 notready 3h; sb A sa1 notready 2h attempt=1; ctr A c0 sa0 app exited 3h; "
+                        "ctr A c1 sa1 app exited 5m attempt=1; deleted A 15m",
+                .options = "ttl=1h",
+                .expect = "remove-container A @c0 !deleted | remove-sandbox A @sa0 !deleted",
+                .deleted = "on: A deleted 15m",
+                .deleted_state = "A 15m",
+        },
+        {
+                .name = "deleted, --only sandboxes: the newest empty sandbox goes, one with a container "
+                        "stays",
+                .node = DELETED_BASE "; sb A sa1 notready 1h attempt=1",
+                .options = "only=sandboxes",
+                .expect = "remove-sandbox A @sa1 !deleted : its pod is deleted",
+                .deleted = "on: A deleted 15m",
+                .deleted_state = "A 15m",
+        },
+        {
+                .name = "deleted, --only of no runtime GC kind: not considered, the clock kept",
+                .node = DELETED_BASE,
+                .options = "only=pod-dirs,cgroups,logs",
+                .expect = "",
+                .deleted = "not considered",
+                .deleted_state = "A 15m",
+        },
+        {
+                .name = "deleted rule off: sources not read; the clock kept, not advanced",
+                .node = DELETED_BASE "; down disk cannot read /var/lib/kubelet/pods",
+                .expect = "",
+                .blocked = "disk not read",
+                .deleted = "off sources: not every source was read",
+                .deleted_state = "A 15m",
+        },
+        {
+                .name = "deleted rule off: the runtime not read",
+                .node = DELETED_BASE "; down cri connection refused",
+                .expect = "",
+                .blocked = "container runtime not ready",
+                .deleted = "not considered",
+                .deleted_state = "A 15m",
+        },
+        {
+                .name = "deleted rule off: --require-kubelet=false and the kubelet not read",
+                .node = DELETED_BASE "; down kubelet healthz refused",
+                .options = "kubelet=off",
+                .expect = "",
+                .deleted =
+                        "off kubelet: the kubelet was not read (--require-kubelet=false): healthz refused",
+                .deleted_state = "A 15m",
+        },
+        {
+                .name = "deleted rule off: --require-kubelet=false and the kubelet up for less than the "
+                        "grace",
+                .node = DELETED_BASE "; kubelet-up 5m",
+                .options = "kubelet=off",
+                .expect = "",
+                .deleted = "off kubelet: kubelet up for 5m, less than the 10m grace",
+                .deleted_state = "A 15m",
+        },
+        {
+                .name = "deleted rule off: --require-kubelet=false and the kubelet's start unknown",
+                .node = DELETED_BASE "; kubelet-up unknown",
+                .options = "kubelet=off",
+                .expect = "",
+                .deleted = "off kubelet: kubelet start time unknown",
+                .deleted_state = "A 15m",
+        },
+        {
+                .name = "deleted rule on: --require-kubelet=false with the kubelet read and up for the "
+                        "grace",
+                .node = DELETED_BASE,
+                .options = "kubelet=off",
+                .expect = "remove-container A @c0 !deleted | remove-sandbox A @sa0 !deleted",
+                .deleted = "on: A deleted 15m",
+                .deleted_state = "A 15m",
+        },
+        {
+                .name = "deleted guard: a ready sandbox without its pod dir turns the rule off, names it, "
+                        "restarts every clock",
+                .node = DELETED_BASE "; sb B sb0 ready 1h; ctr B b0 sb0 web running 1h",
+                .options = "root=/srv/kubelet",
+                .expect = "",
+                .deleted = "off no-pod-dir B: pod {B} has a ready sandbox but no pod dir in "
+                           "/srv/kubelet/pods: --root-dir is not the kubelet's",
+        },
+        {
+                .name = "deleted guard: holds when every ready pod has its dir",
+                .node = DELETED_BASE "; sb B sb0 ready 1h; ctr B b0 sb0 web running 1h; dir B 1h",
+                .expect = "remove-container A @c0 !deleted | remove-sandbox A @sa0 !deleted",
+                .deleted = "on: A deleted 15m",
+                .deleted_state = "A 15m",
+        },
+        {
+                .name = "deleted guard: two ready pods without dirs, the first by uid named",
+                .node = DELETED_BASE "; sb C sc0 ready 1h; sb B sb0 ready 1h",
+                .expect = "",
+                .deleted = "off no-pod-dir B: (and 1 more such pods)",
+        },
+        {
+                .name = "deleted, then its sandboxes gone: an ordinary orphan with its own grace",
+                .node = "cg A 1h; log ns_p_{A} 1h; deleted A 30m",
+                .expect = "skip-pod A : orphan, within the grace (first seen now",
+                .orphans = "1",
+                .state = "A now",
+                .deleted = "on",
+        },
+        {
+                .name = "deleted, reap-pod: runtime GC not considered, the clock kept",
+                .node = DELETED_BASE "; dir B 1h; seen B 1h",
+                .options = "reap=B",
+                .expect = "remove-pod-dir B",
+                .deleted = "not considered",
+                .deleted_state = "A 15m",
         },
 };
 
