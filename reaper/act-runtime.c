@@ -14,6 +14,7 @@
 
 #include "reaper/act-internal.h"
 #include "reaper/gc.h"
+#include "util/strutil.h"
 
 /* What the runtime has right now. */
 typedef struct Fresh {
@@ -72,6 +73,38 @@ static bool fresh_has_sandbox_of(const Fresh *f, const char *uid) {
                 if (streq(f->sandboxes.items[i].pod_uid, uid))
                         return true;
         return false;
+}
+
+/* A deleted pod's evidence, again (DESIGN §2): no sandbox that may be ready, no container that may
+ * run, no pod dir — the kubelet may have come back and started it since the plan. NULL while it
+ * holds, else why not. */
+static const char *deleted_no_longer(const ActContext *c, const Fresh *f, const char *uid) {
+        _cleanup_free_ char *pods = NULL, *dir = NULL;
+        struct stat st;
+
+        for (size_t i = 0; i < f->sandboxes.n; i++)
+                if (streq(f->sandboxes.items[i].pod_uid ?: "", uid) &&
+                    f->sandboxes.items[i].state != CRI_SANDBOX_NOTREADY)
+                        return "its pod has a ready sandbox again";
+        for (size_t i = 0; i < f->containers.n; i++) {
+                const CriContainer *ct = &f->containers.items[i];
+                const CriPodSandbox *sb;
+
+                if (ct->state == CRI_CONTAINER_EXITED)
+                        continue;
+                sb = fresh_sandbox(f, ct->pod_sandbox_id ?: "");
+                if (streq(cri_map_get(&ct->labels, POD_UID_LABEL) ?: "", uid) ||
+                    (sb && streq(sb->pod_uid ?: "", uid)))
+                        return "its pod has a running, created or unknown container again";
+        }
+        /* The kubelet makes the pod dir before anything else of a pod it starts. */
+        if (path_join(c->options->root_dir, "pods", &pods) < 0 || path_join(pods, uid, &dir) < 0)
+                return "out of memory";
+        if (fstatat(AT_FDCWD, dir, &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                return "its pod dir is there again";
+        if (errno != ENOENT)
+                return "cannot tell whether its pod dir is there again";
+        return NULL;
 }
 
 static size_t fresh_containers_in(const Fresh *f, const char *sandbox_id) {
@@ -176,7 +209,16 @@ static size_t step_cannot_run(Plan *p, unsigned kinds, const char *recheck_error
 
 /* ---- containers ---------------------------------------------------------------------------------- */
 
-static bool container_still_dead(const Fresh *f, Action *a) {
+/* A deleted pod's action goes ahead only while the pod still looks deleted; else it is skipped. */
+static bool deleted_still(const ActContext *c, const Fresh *f, Action *a) {
+        const char *why = deleted_no_longer(c, f, a->uid);
+
+        if (why)
+                action_finish(a, RESULT_SKIPPED, "%s", why);
+        return !why;
+}
+
+static bool container_still_dead(const ActContext *c, const Fresh *f, Action *a) {
         const CriContainer *ct = fresh_container(f, a->target);
 
         if (!ct) {
@@ -191,7 +233,7 @@ static bool container_still_dead(const Fresh *f, Action *a) {
                 action_finish(a, RESULT_SKIPPED, "its pod has a sandbox again");
                 return false;
         }
-        return true;
+        return !a->pod_deleted || deleted_still(c, f, a);
 }
 
 static size_t step_containers(const ActContext *c, Plan *p, Fresh *f) {
@@ -209,7 +251,7 @@ static size_t step_containers(const ActContext *c, Plan *p, Fresh *f) {
 
         for (size_t i = 0; i < p->n_actions; i++)
                 if (planned(&p->actions[i], ACTION_STOP_CONTAINER) &&
-                    container_still_dead(f, &p->actions[i]))
+                    container_still_dead(c, f, &p->actions[i]))
                         batch_add(&stops, CRI_BATCH_STOP_CONTAINER, &p->actions[i]); /* timeout 0 */
         n_failed = batch_run(c, &stops, true);
 
@@ -225,7 +267,7 @@ static size_t step_containers(const ActContext *c, Plan *p, Fresh *f) {
                                                       stops.actions[j]->result == RESULT_FAILED);
                 if (stop_failed)
                         action_finish(a, RESULT_SKIPPED, "not stopped, so not removed");
-                else if (container_still_dead(f, a))
+                else if (container_still_dead(c, f, a))
                         batch_add(&removes, CRI_BATCH_REMOVE_CONTAINER, a);
         }
         return n_failed + batch_run(c, &removes, true);
@@ -262,7 +304,7 @@ static size_t step_sandboxes(const ActContext *c, Plan *p, Fresh *f) {
                         /* RemovePodSandbox would take them along. */
                         action_finish(
                                 a, RESULT_SKIPPED, "still holds %zu container%s", k, k == 1 ? "" : "s");
-                else
+                else if (!a->pod_deleted || deleted_still(c, f, a))
                         batch_add(&stops, CRI_BATCH_STOP_POD_SANDBOX, a);
         }
         /* As the kubelet's removeSandbox: stop first, in case nobody did. */
