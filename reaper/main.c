@@ -423,6 +423,8 @@ static int pass_run(const Options *o, char **ret_summary) {
                 log_error("No pod-level action this pass: %s", p.plan.blocked_reason);
         if (p.plan.breaker_tripped)
                 log_warning("Circuit breaker: %s", p.plan.breaker_reason);
+        /* plan's report has the deleted pods; the log names them for what a pass acts on. */
+        report_log_deleted(&p.plan, acting);
         /* The kubelet's FreeDiskSpaceFailed warning event. */
         if (p.plan.image_gc.problem)
                 log_warning("Image GC: %s", p.plan.image_gc.problem);
@@ -744,11 +746,12 @@ static int check_orphans(const Pass *p, const Plan *plan, usec_t threshold, char
 
 /* One line of at most 80 bytes on stdout; 0 OK, 1 problem, 2 unknown. The problems: orphans that
  * podreaper keeps (or failed to remove) beyond --check-min-age, a cgroup controller close to its
- * limit, an image filesystem image GC cannot bring under its threshold; a node it cannot read (runtime unreachable, sources not ready) is unknown. It only
- * reads: no lock, no action, no state written. */
+ * limit, an image filesystem image GC cannot bring under its threshold, a ready pod without its pod
+ * dir (the deleted-pod rule off); a node it cannot read (runtime unreachable, sources not ready)
+ * is unknown. It only reads: no lock, no action, no state written. */
 static int check_run(const Options *o) {
         _cleanup_free_ char *cgroups_problem = NULL, *cgroups_note = NULL, *orphans = NULL, *unknown = NULL,
-                            *images = NULL, *line = NULL;
+                            *images = NULL, *no_pod_dir = NULL, *line = NULL;
         Options co = *o; /* shallow: the strings stay o's */
         usec_t threshold = o->check_min_age;
         char when[DURATION_MAX_LEN];
@@ -788,6 +791,16 @@ static int check_run(const Options *o) {
                 if (!(unknown = strdup(p.plan.blocked_reason ?: "sources not ready")))
                         goto oom;
         } else {
+                /* A ready pod without its pod dir: --root-dir is wrong or the pods are not the
+                 * kubelet's, and the deleted-pod rule is off until that changes. */
+                if (p.plan.deleted.rule == DELETED_RULE_OFF_NO_POD_DIR &&
+                    asprintf(
+                            &no_pod_dir,
+                            "deleted-pod GC off: ready pod %s, no pod dir",
+                            p.plan.deleted.no_pod_dir_uid ?: "?") < 0) {
+                        no_pod_dir = NULL;
+                        goto oom;
+                }
                 /* Every orphan's verdict regardless of its age: check_orphans() judges the age. */
                 co.orphan_grace = 0;
                 r = plan_build(&p.snapshot, &co, &p.saved, &no_grace);
@@ -816,13 +829,15 @@ static int check_run(const Options *o) {
                 }
         }
 
-        if (cgroups_problem || orphans || images) {
+        if (cgroups_problem || orphans || images || no_pod_dir) {
                 ret = CHECK_PROBLEM;
-                r = strextendf(&line, "%s", cgroups_problem ?: orphans ?: images);
+                r = strextendf(&line, "%s", cgroups_problem ?: orphans ?: images ?: no_pod_dir);
                 if (r >= 0 && cgroups_problem && orphans)
                         r = strextendf(&line, "; %s", orphans);
                 if (r >= 0 && images && (cgroups_problem || orphans))
                         r = strextendf(&line, "; %s", images);
+                if (r >= 0 && no_pod_dir && (cgroups_problem || orphans || images))
+                        r = strextendf(&line, "; %s", no_pod_dir);
                 /* Known problems stand even when the rest of the node could not be read. */
                 if (r >= 0 && unknown)
                         r = strextendf(&line, "; %s", unknown);

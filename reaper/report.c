@@ -580,8 +580,28 @@ static void text_print_plain(FILE *f, const Plan *p) {
                 action_line_print(f, &p->actions[i]);
 }
 
+/* The deleted pods of runtime GC (DESIGN §2), one line each with the evidence and the verdict. */
+static void deleted_print(FILE *f, const Options *o, const Plan *p, bool after_actions) {
+        for (size_t i = 0; i < p->deleted.n_pods; i++) {
+                const DeletedPod *d = &p->deleted.pods[i];
+
+                if (i == 0 && !after_actions)
+                        fputc('\n', f);
+                fputs("Deleted pod ", f);
+                text_escape(f, d->uid);
+                fputs(": ", f);
+                text_escape(f, d->evidence);
+                if (!d->past_grace)
+                        fputs(": within the grace, its last sandbox and dead containers kept\n", f);
+                else
+                        fprintf(f,
+                                ": every inactive sandbox and dead container of it %s\n",
+                                planning(o) ? "would go" : "goes");
+        }
+}
+
 /* Runtime GC: one line per action (there may be a thousand containers; grep-able), then the
- * counts, then the image filesystem. */
+ * counts, the deleted pods, then the image filesystem. */
 static void runtime_gc_print(FILE *f, const Options *o, const Snapshot *s, const Plan *p) {
         size_t n[_ACTION_KIND_MAX] = {}, n_result[RESULT_SKIPPED + 1] = {}, total = 0;
         const ImageGc *ig = &p->image_gc;
@@ -626,10 +646,12 @@ static void runtime_gc_print(FILE *f, const Options *o, const Snapshot *s, const
                 fputc('\n', f);
         }
 
+        deleted_print(f, o, p, total > 0);
+
         if (ig->ran) {
                 char cap[BYTES_MAX_LEN], to_free[BYTES_MAX_LEN], freed[BYTES_MAX_LEN];
 
-                fputs(total > 0 ? "" : "\n", f);
+                fputs(total > 0 || p->deleted.n_pods > 0 ? "" : "\n", f);
                 fputs("Image filesystem ", f);
                 text_escape(f, s ? s->image_fs.mountpoint : "?");
                 fprintf(f,
@@ -668,6 +690,11 @@ static void text_print(FILE *f, const Options *o, const Snapshot *s, const Plan 
         if (p->breaker_tripped) {
                 fputs("Circuit breaker tripped: ", f);
                 text_escape(f, p->breaker_reason ?: "too many orphans hold processes");
+                fputc('\n', f);
+        }
+        if (p->deleted.considered && p->deleted.rule != DELETED_RULE_ON) {
+                fputs("Deleted-pod rule off (a pod's last sandbox and dead containers stay): ", f);
+                text_escape(f, p->deleted.off_reason ?: deleted_rule_to_string(p->deleted.rule));
                 fputc('\n', f);
         }
 
@@ -779,6 +806,38 @@ static void json_image_gc_print(FILE *f, const Options *o, const Snapshot *s, co
         fputc('}', f);
 }
 
+/* "deleted_pods": the deleted-pod rule of runtime GC and the pods it found; only when it was
+ * considered (containers or sandboxes among --only, the runtime read). */
+static void json_deleted_print(FILE *f, const Plan *p, const Snapshot *s) {
+        const DeletedPods *d = &p->deleted;
+
+        if (!d->considered)
+                return;
+        fputs(",\"deleted_pods\":{\"rule\":", f);
+        report_json_string(f, deleted_rule_to_string(d->rule));
+        fputs(",\"reason\":", f);
+        report_json_string(f, d->off_reason);
+        fputs(",\"no_pod_dir_pod_uid\":", f);
+        report_json_string(f, d->no_pod_dir_uid);
+        fputs(",\"pods\":[", f);
+        for (size_t i = 0; i < d->n_pods; i++) {
+                const DeletedPod *x = &d->pods[i];
+                usec_t now = s ? s->now : x->first_seen;
+
+                fputs(i > 0 ? ",{\"pod_uid\":" : "{\"pod_uid\":", f);
+                report_json_string(f, x->uid);
+                fprintf(f,
+                        ",\"verdict\":\"%s\",\"first_seen\":%" PRIu64 ",\"for_seconds\":%" PRIu64
+                        ",\"evidence\":",
+                        x->past_grace ? "deleted" : "grace",
+                        x->first_seen / USEC_PER_SEC,
+                        (now > x->first_seen ? now - x->first_seen : 0) / USEC_PER_SEC);
+                report_json_string(f, x->evidence);
+                fputc('}', f);
+        }
+        fputs("]}", f);
+}
+
 /* One line, DESIGN §4. Counts in "summary": "refused" are the skip-pod actions, the others count
  * the remaining actions by result, so that actions = done + failed + skipped + planned + refused. */
 static void json_print(FILE *f, const Options *o, const Snapshot *s, const Plan *p) {
@@ -835,6 +894,7 @@ static void json_print(FILE *f, const Options *o, const Snapshot *s, const Plan 
         json_reason_or_false(f, "breaker", p->breaker_tripped, p->breaker_reason);
         fputc('}', f);
         json_image_gc_print(f, o, s, p);
+        json_deleted_print(f, p, s);
         fputs("}\n", f);
 }
 
@@ -930,4 +990,54 @@ void report_log_action(const Action *a) {
                 reason ?: "");
         for (size_t i = 0; i < ELEMENTSOF(fields); i++)
                 free(fields[i]);
+}
+
+void report_log_deleted(const Plan *p, bool pods) {
+        const DeletedPods *d;
+
+        if (!p || !p->deleted.considered)
+                return;
+        d = &p->deleted;
+        /* Sources not read: the pass's own error says so already. */
+        if (d->rule != DELETED_RULE_ON && d->rule != DELETED_RULE_OFF_SOURCES) {
+                _cleanup_free_ char *reason = text_escaped(d->off_reason ?: "");
+                char *fields[] = {NULL, NULL, NULL, NULL};
+                size_t n = 0;
+
+                /* A ready pod without its pod dir is a node or a --root-dir to look at; a kubelet
+                 * that is not required and not read is how podreaper was set up. */
+                if (asprintf(&fields[n++], "MESSAGE_ID=%s", PODREAPER_MESSAGE_DELETED_RULE_OFF) < 0 ||
+                    (d->no_pod_dir_uid && asprintf(&fields[n++], "POD_UID=%s", d->no_pod_dir_uid) < 0) ||
+                    asprintf(&fields[n++], "PODREAPER_REASON=%s", d->off_reason ?: "") < 0)
+                        fields[--n] = NULL;
+                log_fields(
+                        d->rule == DELETED_RULE_OFF_NO_POD_DIR ? LOG_WARNING : LOG_INFO,
+                        (const char *const *) fields,
+                        "Deleted-pod rule off this pass, a pod's last sandbox and dead containers stay: %s",
+                        reason ?: "(unprintable)");
+                for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                        free(fields[i]);
+        }
+        if (!pods)
+                return;
+        for (size_t i = 0; i < d->n_pods; i++) {
+                const DeletedPod *x = &d->pods[i];
+                char *fields[] = {NULL, NULL, NULL, NULL};
+                size_t n = 0;
+
+                if (asprintf(&fields[n++], "MESSAGE_ID=%s", PODREAPER_MESSAGE_DELETED_POD) < 0 ||
+                    asprintf(&fields[n++], "POD_UID=%s", x->uid) < 0 ||
+                    asprintf(&fields[n++], "PODREAPER_REASON=%s", x->evidence ?: "") < 0)
+                        fields[--n] = NULL;
+                log_fields(
+                        LOG_INFO,
+                        (const char *const *) fields,
+                        "pod %s deleted: %s; %s",
+                        x->uid,
+                        x->evidence ?: "",
+                        x->past_grace ? "every inactive sandbox and dead container of it goes"
+                                      : "within the grace, its last sandbox and dead containers kept");
+                for (size_t j = 0; j < ELEMENTSOF(fields); j++)
+                        free(fields[j]);
+        }
 }

@@ -892,6 +892,209 @@ static void test_log_levels(void **state) {
         assert_null(strstr(strstr(tail, "skip-pod") + 1, "skip-pod"));
 }
 
+/* ---- deleted pods (runtime GC, DESIGN §2) --------------------------------------------------------- */
+
+#define EVIDENCE_15M \
+        "pod dir removed by the kubelet, no ready sandbox, no running container, not active in the " \
+        "kubelet, for 15m (grace 10m)"
+#define EVIDENCE_2M \
+        "pod dir removed by the kubelet, no ready sandbox, no running container, not active in the " \
+        "kubelet, for 2m (grace 10m)"
+#define REASON_NO_POD_DIR \
+        "pod " UID_E " has a ready sandbox but no pod dir in /var/lib/kubelet/pods: --root-dir is not " \
+        "the kubelet's, or the kubelet does not manage this node's pods"
+
+static DeletedPod deleted_pods[] = {
+        {.uid = UID_A,
+         .first_seen = 1718000000 * USEC_PER_SEC - 15 * USEC_PER_MINUTE,
+         .past_grace = true,
+         .evidence = (char *) EVIDENCE_15M},
+        {.uid = UID_C,
+         .first_seen = 1718000000 * USEC_PER_SEC - 2 * USEC_PER_MINUTE,
+         .evidence = (char *) EVIDENCE_2M},
+};
+
+static Action deleted_actions[2];
+
+static Plan deleted_plan(ActionResult result) {
+        deleted_actions[0] =
+                act(ACTION_REMOVE_CONTAINER,
+                    UID_A,
+                    "c0ffee",
+                    "exited container 'app' (attempt 0, created 3h ago) of a deleted pod: " EVIDENCE_15M,
+                    result,
+                    NULL);
+        deleted_actions[1] =
+                act(ACTION_REMOVE_SANDBOX,
+                    UID_A,
+                    "5a5a5a",
+                    "NotReady sandbox (attempt 0, created 3h ago) without containers: its pod is "
+                    "deleted (" EVIDENCE_15M "); stopped, then removed",
+                    result,
+                    NULL);
+        deleted_actions[0].pod_deleted = deleted_actions[1].pod_deleted = true;
+        return (Plan){
+                .actions = deleted_actions,
+                .n_actions = ELEMENTSOF(deleted_actions),
+                .deleted = {.considered = true, .pods = deleted_pods, .n_pods = ELEMENTSOF(deleted_pods)},
+        };
+}
+
+static Plan no_pod_dir_plan(void) {
+        return (Plan){
+                .deleted =
+                        {.considered = true,
+                         .rule = DELETED_RULE_OFF_NO_POD_DIR,
+                         .off_reason = (char *) REASON_NO_POD_DIR,
+                         .no_pod_dir_uid = (char *) UID_E},
+        };
+}
+
+static void test_text_deleted(void **state) {
+        Snapshot s = node();
+        Options run = options(COMMAND_RUN, OUTPUT_TEXT), plan = options(COMMAND_PLAN, OUTPUT_TEXT);
+        Plan p = deleted_plan(RESULT_DONE);
+        _cleanup_free_ char *out = NULL, *out_plan = NULL;
+
+        (void) state;
+        out = render(&run, &s, &p);
+        assert_non_null(
+                strstr(out,
+                       "\nDeleted pod " UID_A ": " EVIDENCE_15M
+                       ": every inactive sandbox and dead container of it goes\n"));
+        assert_non_null(
+                strstr(out,
+                       "\nDeleted pod " UID_C ": " EVIDENCE_2M
+                       ": within the grace, its last sandbox and dead containers kept\n"));
+        assert_non_null(strstr(out, "Runtime GC: 1 container removed, 1 sandbox removed; 2 done"));
+        /* The rule is on: no word of it being off. */
+        assert_null(strstr(out, "Deleted-pod rule off"));
+
+        /* The static actions are rebuilt: planned now. */
+        p = deleted_plan(RESULT_PLANNED);
+        out_plan = render(&plan, &s, &p);
+        assert_non_null(
+                strstr(out_plan,
+                       "Deleted pod " UID_A ": " EVIDENCE_15M
+                       ": every inactive sandbox and dead container of it would go\n"));
+}
+
+static void test_text_deleted_rule_off(void **state) {
+        Snapshot s = node();
+        Options o = options(COMMAND_RUN, OUTPUT_TEXT);
+        Plan p = no_pod_dir_plan(), not_considered = no_pod_dir_plan();
+        _cleanup_free_ char *out = NULL, *out2 = NULL;
+
+        (void) state;
+        out = render(&o, &s, &p);
+        assert_non_null(strstr(
+                out,
+                "\nDeleted-pod rule off (a pod's last sandbox and dead containers stay): " REASON_NO_POD_DIR
+                "\n"));
+        assert_null(strstr(out, "Deleted pod "));
+
+        /* Not considered (no runtime GC kind, the runtime not read): nothing to say. */
+        not_considered.deleted.considered = false;
+        out2 = render(&o, &s, &not_considered);
+        assert_null(strstr(out2, "Deleted"));
+}
+
+static void test_json_deleted(void **state) {
+        Snapshot s = node();
+        Options o = options(COMMAND_RUN, OUTPUT_JSON);
+        Plan p = deleted_plan(RESULT_DONE), off = no_pod_dir_plan();
+        _cleanup_free_ char *out = NULL, *out_off = NULL;
+
+        (void) state;
+        s.now = 1718000000 * USEC_PER_SEC;
+        out = render(&o, &s, &p);
+        python_check(
+                out,
+                "d[\"deleted_pods\"] == {\"rule\": \"on\", \"reason\": None, \"no_pod_dir_pod_uid\": None, "
+                "\"pods\": [{\"pod_uid\": \"" UID_A
+                "\", \"verdict\": \"deleted\", \"first_seen\": 1717999100, "
+                "\"for_seconds\": 900, \"evidence\": \"" EVIDENCE_15M "\"}, {\"pod_uid\": \"" UID_C
+                "\", \"verdict\": \"grace\", \"first_seen\": 1717999880, \"for_seconds\": 120, "
+                "\"evidence\": "
+                "\"" EVIDENCE_2M "\"}]} and [a[\"kind\"] for a in d[\"actions\"]] == [\"remove-container\", "
+                "\"remove-sandbox\"] and all(\"of a deleted pod\" in a[\"reason\"] or \"its pod is "
+                "deleted\" in "
+                "a[\"reason\"] for a in d[\"actions\"])");
+
+        out_off = render(&o, &s, &off);
+        python_check(
+                out_off,
+                "d[\"deleted_pods\"][\"rule\"] == \"no-pod-dir\" and "
+                "d[\"deleted_pods\"][\"reason\"].startswith(\"pod " UID_E
+                " has a ready sandbox but no pod dir in /var/lib/kubelet/pods: --root-dir\") and "
+                "d[\"deleted_pods\"][\"no_pod_dir_pod_uid\"] == \"" UID_E
+                "\" and d[\"deleted_pods\"][\"pods\"] == [] "
+                "and len(d[\"deleted_pods\"]) == 4");
+
+        /* Not considered: no object at all (DESIGN §4's document as it was). */
+        off.deleted.considered = false;
+        free(out_off);
+        out_off = render(&o, &s, &off);
+        json_shape_check(out_off);
+}
+
+static void test_log_deleted(void **state) {
+        Capture *c = *state;
+        Plan p = deleted_plan(RESULT_DONE), off = no_pod_dir_plan();
+        Plan sources = {
+                .deleted = {
+                        .considered = true,
+                        .rule = DELETED_RULE_OFF_SOURCES,
+                        .off_reason = (char *) "not every source was read"}};
+        Plan kubelet = {
+                .deleted = {
+                        .considered = true,
+                        .rule = DELETED_RULE_OFF_KUBELET,
+                        .off_reason = (char *) "the kubelet was not read"}};
+        _cleanup_free_ char *out = NULL;
+
+        log_set_max_level(LOG_INFO);
+        report_log_deleted(&p, true);
+        report_log_deleted(&p, false); /* plan: its report has them */
+        report_log_deleted(&off, true);
+        report_log_deleted(&sources, true);
+        report_log_deleted(&kubelet, true);
+        p.deleted.considered = false;
+        report_log_deleted(&p, true);
+        report_log_deleted(NULL, true);
+
+        out = capture_read(c);
+        assert_non_null(
+                strstr(out,
+                       ": pod " UID_A " deleted: " EVIDENCE_15M
+                       "; every inactive sandbox and dead container of it goes\n"));
+        assert_non_null(
+                strstr(out,
+                       ": pod " UID_C " deleted: " EVIDENCE_2M
+                       "; within the grace, its last sandbox and dead containers kept\n"));
+        assert_non_null(
+                strstr(out,
+                       ": warning: Deleted-pod rule off this pass, a pod's last sandbox and dead "
+                       "containers stay: " REASON_NO_POD_DIR "\n"));
+        assert_non_null(
+                strstr(out,
+                       "Deleted-pod rule off this pass, a pod's last sandbox and dead containers "
+                       "stay: the kubelet was not read\n"));
+        assert_null(
+                strstr(out,
+                       "warning: Deleted-pod rule off this pass, a pod's last sandbox and dead "
+                       "containers stay: the kubelet"));
+        /* Sources not read: the pass's error says it; pods once (pods=false adds none). */
+        assert_null(strstr(out, "not every source was read"));
+        {
+                size_t n_lines = 0;
+
+                for (const char *ch = out; *ch; ch++)
+                        n_lines += *ch == '\n';
+                assert_int_equal(n_lines, 4);
+        }
+}
+
 /* journald gets a MESSAGE_ID per kind of event. In a private mount namespace a datagram socket
  * stands in for journald's, as in test-log. 0 pass, 1 fail, 77 cannot set up. */
 static int message_ids_child(void) {
@@ -943,12 +1146,45 @@ static int message_ids_child(void) {
                         return 1;
                 }
         }
+
+        /* The deleted-pod rule: off (with the ready pod's uid), then a pod it found. */
+        const Plan off = no_pod_dir_plan();
+        DeletedPod one = deleted_pods[0];
+        const Plan found = {.deleted = {.considered = true, .pods = &one, .n_pods = 1}};
+        const char *const want[][3] = {
+                {"MESSAGE_ID=" PODREAPER_MESSAGE_DELETED_RULE_OFF "\n",
+                 "POD_UID=" UID_E "\n",
+                 "PODREAPER_REASON=" REASON_NO_POD_DIR "\n"},
+                {"MESSAGE_ID=" PODREAPER_MESSAGE_DELETED_POD "\n",
+                 "POD_UID=" UID_A "\n",
+                 "PODREAPER_REASON=" EVIDENCE_15M "\n"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                ssize_t n;
+
+                report_log_deleted(i == 0 ? &off : &found, true);
+                n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+                if (n <= 0) {
+                        fprintf(stderr, "deleted event %zu: nothing reached the journal\n", i);
+                        return 1;
+                }
+                buf[n] = '\0';
+                for (size_t k = 0; k < ELEMENTSOF(want[i]); k++)
+                        if (!strstr(buf, want[i][k])) {
+                                fprintf(stderr,
+                                        "deleted event %zu: expected %s in:\n%s\n",
+                                        i,
+                                        want[i][k],
+                                        buf);
+                                return 1;
+                        }
+        }
         return 0;
 }
 
 static void test_log_message_ids(void **state) {
         (void) state;
-        /* Five distinct ids of sd-id128's form. */
+        /* Distinct ids of sd-id128's form. */
         {
                 const char *const ids[] = {
                         PODREAPER_MESSAGE_ACTION_DONE,
@@ -956,6 +1192,8 @@ static void test_log_message_ids(void **state) {
                         PODREAPER_MESSAGE_ACTION_SKIPPED,
                         PODREAPER_MESSAGE_REFUSAL,
                         PODREAPER_MESSAGE_ACTION_PLANNED,
+                        PODREAPER_MESSAGE_DELETED_POD,
+                        PODREAPER_MESSAGE_DELETED_RULE_OFF,
                 };
 
                 for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
@@ -989,8 +1227,12 @@ int main(void) {
                 cmocka_unit_test(test_json_string),
                 cmocka_unit_test(test_json_nothing),
                 cmocka_unit_test(test_many_pods),
+                cmocka_unit_test(test_text_deleted),
+                cmocka_unit_test(test_text_deleted_rule_off),
+                cmocka_unit_test(test_json_deleted),
                 capture_test(test_log_actions),
                 capture_test(test_log_levels),
+                capture_test(test_log_deleted),
                 cmocka_unit_test(test_log_message_ids),
         };
 
