@@ -153,6 +153,27 @@ static void plan_metrics(FILE *f, const Plan *p) {
                 "podreaper_breaker_tripped",
                 "1 if the circuit breaker kept the last pass from killing any pod cgroup's processes.",
                 p->breaker_tripped);
+
+        /* The deleted-pod rule of runtime GC (DESIGN §2): every state and every reason, 0 where
+         * none, as above. */
+        family(f,
+               "podreaper_deleted_pods",
+               "Pods the last pass found deleted (pod dir removed by the kubelet, no ready sandbox, not "
+               "active in the kubelet): past the grace (their sandboxes and dead containers go) or "
+               "within it.");
+        series(f, "podreaper_deleted_pods", "state", "deleted", NULL, NULL);
+        fprintf(f, "%zu\n", plan_deleted_count(p, true));
+        series(f, "podreaper_deleted_pods", "state", "grace", NULL, NULL);
+        fprintf(f, "%zu\n", plan_deleted_count(p, false));
+
+        family(f,
+               "podreaper_deleted_rule_off",
+               "1 if the deleted-pod rule was off in the last pass, by why: sources not read, the kubelet "
+               "not read, a ready sandbox without a pod dir.");
+        for (DeletedRule r = DELETED_RULE_ON + 1; r < _DELETED_RULE_MAX; r++) {
+                series(f, "podreaper_deleted_rule_off", "reason", deleted_rule_to_string(r), NULL, NULL);
+                fprintf(f, "%d\n", p->deleted.considered && p->deleted.rule == r);
+        }
 }
 
 static void source_up(FILE *f, const char *source, const SourceStatus *st) {

@@ -18,6 +18,7 @@
  *   podreaper_last_pass_success, podreaper_last_success_timestamp_seconds,
  *   podreaper_actions{kind,result}, podreaper_orphans, podreaper_refusals{reason},
  *   podreaper_source_up{source}, podreaper_pod_level_blocked, podreaper_breaker_tripped,
+ *   podreaper_deleted_pods{state}, podreaper_deleted_rule_off{reason},
  *   podreaper_cgroups{controller}, podreaper_image_fs_usage_ratio
  *
  * The action and refusal series are written for every kind x result and every reason, 0 where

@@ -39,6 +39,9 @@
 #define UID_B "7a1e9c2d-4b3f-4e5a-8d6c-0f1e2d3c4b5a"
 #define UID_C "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 #define UID_D "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f"
+#define UID_E "e1e2e3e4-0000-4000-8000-00000000000e"
+#define UID_F "f1f2f3f4-0000-4000-8000-00000000000f"
+#define UID_G "a1a2a3a4-0000-4000-8000-00000000000a"
 
 #define PODS "/var/lib/kubelet/pods/"
 #define LOGS "/var/log/pods/"
@@ -602,6 +605,15 @@ static void write_and_parse(const PassMetrics *m, usec_t last_success, Expositio
 #define REASON_MOUNTED "volume still mounted: " PODS UID_B "/volumes/kubernetes.io~nfs/data"
 
 static Action run_actions[10];
+/* Runtime GC found E deleted (past the grace) and F and G within it. */
+static DeletedPod run_deleted[] = {
+        {.uid = UID_E,
+         .first_seen = STARTED - 15 * USEC_PER_MINUTE,
+         .past_grace = true,
+         .evidence = (char *) "for 15m"},
+        {.uid = UID_F, .first_seen = STARTED - 2 * USEC_PER_MINUTE, .evidence = (char *) "for 2m"},
+        {.uid = UID_G, .first_seen = STARTED, .evidence = (char *) "for 0s"},
+};
 
 /* A: reaped but its log dir failed; B: volume mounted; C: within the grace; D: its log dir skipped
  * at act time; lost+found; an image the runtime GC left planned. */
@@ -647,7 +659,12 @@ static Plan run_plan(void) {
         run_actions[n++] =
                 act(ACTION_REMOVE_IMAGE, "", "sha256:0123abcd", "unused for 3h", RESULT_PLANNED, NULL);
         assert_true(n <= ELEMENTSOF(run_actions));
-        return (Plan){.actions = run_actions, .n_actions = n, .n_orphans = 4};
+        return (Plan){
+                .actions = run_actions,
+                .n_actions = n,
+                .n_orphans = 4,
+                .deleted = {.considered = true, .pods = run_deleted, .n_pods = ELEMENTSOF(run_deleted)},
+        };
 }
 
 static Snapshot run_snapshot(void) {
@@ -697,6 +714,8 @@ static void test_values(void **state) {
                 "podreaper_refusals",
                 "podreaper_pod_level_blocked",
                 "podreaper_breaker_tripped",
+                "podreaper_deleted_pods",
+                "podreaper_deleted_rule_off",
                 "podreaper_source_up",
                 "podreaper_cgroups",
                 "podreaper_image_fs_usage_ratio",
@@ -744,6 +763,13 @@ static void test_values(void **state) {
         assert_true(value0(&e, "podreaper_pod_level_blocked") == 0);
         assert_true(value0(&e, "podreaper_breaker_tripped") == 0);
 
+        assert_int_equal(count_samples(&e, "podreaper_deleted_pods"), 2);
+        assert_true(value1(&e, "podreaper_deleted_pods", "state", "deleted") == 1);
+        assert_true(value1(&e, "podreaper_deleted_pods", "state", "grace") == 2);
+        /* Every reason, 0 while the rule is on. */
+        assert_int_equal(count_samples(&e, "podreaper_deleted_rule_off"), _DELETED_RULE_MAX - 1);
+        assert_true(sum_samples(&e, "podreaper_deleted_rule_off") == 0);
+
         assert_int_equal(count_samples(&e, "podreaper_cgroups"), 3);
         assert_true(value1(&e, "podreaper_cgroups", "controller", "memory") == 61234);
         assert_true(value1(&e, "podreaper_cgroups", "controller", "pids") == 80);
@@ -777,6 +803,33 @@ static void test_success_blocked_breaker(void **state) {
         assert_int_equal(count_samples(&e, "podreaper_cgroups"), 0);
         assert_null(family_get(&e, "podreaper_cgroups"));
         assert_int_equal(count_samples(&e, "podreaper_image_fs_usage_ratio"), 0);
+}
+
+/* The deleted-pod rule off: its reason is 1, every other 0; not considered: all 0. */
+static void test_deleted_rule_off(void **state) {
+        Snapshot s = run_snapshot();
+
+        (void) state;
+        for (DeletedRule r = DELETED_RULE_ON; r < _DELETED_RULE_MAX; r++)
+                for (int considered = 0; considered <= 1; considered++) {
+                        Plan p = {.deleted = {.considered = considered, .rule = r}};
+                        PassMetrics m = {
+                                .started = STARTED, .finished = FINISHED, .snapshot = &s, .plan = &p};
+                        _cleanup_(exposition_done) Exposition e = {};
+
+                        write_and_parse(&m, 0, &e, NULL);
+                        for (DeletedRule k = DELETED_RULE_ON + 1; k < _DELETED_RULE_MAX; k++)
+                                if (value1(&e,
+                                           "podreaper_deleted_rule_off",
+                                           "reason",
+                                           deleted_rule_to_string(k)) != (considered && k == r))
+                                        fail_msg(
+                                                "rule %s, considered %d: reason %s wrong",
+                                                deleted_rule_to_string(r),
+                                                considered,
+                                                deleted_rule_to_string(k));
+                        assert_true(sum_samples(&e, "podreaper_deleted_pods") == 0);
+                }
 }
 
 /* Gathering failed: no snapshot, no plan. What is known is written, and nothing pretends. */
@@ -1265,6 +1318,7 @@ int main(void) {
                 tmp_test(test_values),
                 tmp_test(test_success_blocked_breaker),
                 tmp_test(test_no_snapshot_no_plan),
+                tmp_test(test_deleted_rule_off),
                 tmp_test(test_image_fs_unknown_values),
                 tmp_test(test_against_json_report),
                 tmp_test(test_golden),

@@ -46,6 +46,14 @@ if refused != summary["refused"]:
 expect("podreaper_orphans", {}, summary["orphans"])
 expect("podreaper_pod_level_blocked", {}, 0 if summary["blocked"] is False else 1)
 expect("podreaper_breaker_tripped", {}, 0 if summary["breaker"] is False else 1)
+deleted = report.get("deleted_pods")
+verdicts = Counter(p["verdict"] for p in (deleted or {}).get("pods", []))
+expect("podreaper_deleted_pods", {"state": "deleted"}, verdicts["deleted"])
+expect("podreaper_deleted_pods", {"state": "grace"}, verdicts["grace"])
+for (n, l), v in metrics.items():
+    if n == "podreaper_deleted_rule_off":
+        reason = dict(l)["reason"]
+        expect(n, {"reason": reason}, 1 if deleted and deleted["rule"] == reason else 0)
 for source, status in report["sources"].items():
     expect("podreaper_source_up", {"source": source}, 1 if status["ok"] else 0)
 
