@@ -34,6 +34,7 @@
 #define GETDENTS_BUF_SIZE (32 * 1024)
 #define FD_WINDOW 256
 #define MAX_THREADS 8
+#define RESCANS_MAX 8u /* a directory read again from the start at most this often */
 
 /* Cached kernel probe: -1 not probed yet, 0 fall back, 1 use openat2. */
 static int use_openat2 = -1;
@@ -129,9 +130,10 @@ typedef struct Level {
         int mnt_id;     /* the fallback compares it; with openat2 it is set on eviction */
         dev_t dev;      /* identity recorded on eviction, checked when reopened via ".." */
         ino_t ino;
-        off_t offset;  /* readdir position recorded on eviction */
-        char *name;    /* name in the parent; NULL for the root */
-        char *pending; /* NUL-separated subdirectory names still to visit */
+        off_t offset;     /* readdir position recorded on eviction */
+        unsigned rescans; /* times read again from the start after its rmdir found it not empty */
+        char *name;       /* name in the parent; NULL for the root */
+        char *pending;    /* NUL-separated subdirectory names still to visit */
         size_t pending_size, pending_alloc, pending_pos;
 } Level;
 
@@ -428,7 +430,21 @@ static void descend(Walk *w, const char *name) {
         }
 }
 
-/* Leaves the top level and removes its (now hopefully empty) directory from the parent. */
+/* A directory whose rmdir finds it not empty though nothing in it was refused is read again from
+ * the start: a readdir position kept across its fd's eviction is an entry count on filesystems
+ * without stable offsets (tmpfs before Linux 6.6), and the removals since shifted what it counts,
+ * so entries were skipped. What is listed now is all still to do. True if it will be read again. */
+static bool rescan(Level *l) {
+        if (l->rescans >= RESCANS_MAX || l->fd < 0 || lseek(l->fd, 0, SEEK_SET) < 0)
+                return false;
+        l->rescans++;
+        l->eof = false;
+        l->pending_size = l->pending_pos = 0;
+        return true;
+}
+
+/* Leaves the top level and removes its (now hopefully empty) directory from the parent; or, see
+ * rescan(), stays to read it again. */
 static int pop(Walk *w) {
         size_t depth = w->n_levels - 1;
         Level *l = &w->levels[depth];
@@ -445,6 +461,8 @@ static int pop(Walk *w) {
                         p->dirty = true; /* the refusal below was reported already */
                 else if (unlinkat(p->fd, l->name, AT_REMOVEDIR) >= 0)
                         w->n_dirs++;
+                else if ((errno == ENOTEMPTY || errno == EEXIST) && !l->dirty && rescan(l))
+                        return 0;
                 else if (errno == EBUSY)
                         refuse(w, depth - 1, l->name, -EXDEV);
                 else if (errno != ENOENT)

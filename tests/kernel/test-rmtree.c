@@ -950,6 +950,24 @@ static int hook_remove_self(int dir_fd, const char *path, void *userdata) {
         return 0;
 }
 
+/* Entering d/sub, a file appears in d, which the walk has listed already: what a writer does, and
+ * what a readdir position that skipped entries looks like (tmpfs before Linux 6.6, an offset kept
+ * across an fd eviction while entries before it went). */
+static int hook_add_to_listed_parent(int dir_fd, const char *path, void *userdata) {
+        HookCtx *c = userdata;
+
+        hook_log(c, path);
+        if (!streq(path, "d/sub") || c->fired)
+                return 0;
+        c->fired = 1;
+        int f = openat(dir_fd, "../late", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (f < 0)
+                c->err = errno;
+        else
+                close(f);
+        return 0;
+}
+
 static int hook_abort(int dir_fd, const char *path, void *userdata) {
         (void) dir_fd;
         hook_log(userdata, path);
@@ -1875,6 +1893,30 @@ static void test_concurrent_sibling_removed(void **state) {
         assert_false(exists(s, "pod"));
 }
 
+/* d's rmdir finds it not empty though nothing was refused: d is read again from the start and the
+ * late file goes too. */
+static void test_entry_appears_in_listed_dir(void **state) {
+        Scratch *s = *state;
+        HookCtx *c = hook_ctx_new(s);
+
+        write_file(s, "pod/d/early", "e");
+        write_file(s, "pod/d/sub/x", "x");
+        run_rm(s,
+               AT_FDCWD,
+               "/pod",
+               &(MuRmOptions){
+                       .flags = MU_RM_ROOT, .on_enter_dir = hook_add_to_listed_parent, .userdata = c});
+        if (!c->fired || c->err != 0)
+                fail_msg(
+                        "the hook added nothing (fired=%d, %s); it saw:\n%s",
+                        c->fired,
+                        strerror(c->err),
+                        c->seen);
+        assert_rm_r(s, 0);
+        assert_no_refusals(s);
+        assert_false(exists(s, "pod"));
+}
+
 static void test_concurrent_dir_removed_while_open(void **state) {
         Scratch *s = *state;
         HookCtx *c = hook_ctx_new(s);
@@ -1967,6 +2009,7 @@ static const struct {
         {T(test_parallel_default_threads), false},
         {T(test_concurrent_sibling_removed), false},
         {T(test_concurrent_dir_removed_while_open), false},
+        {T(test_entry_appears_in_listed_dir), false},
         {T(test_hook_abort), false},
         {T(test_refusal_reason), false},
 };
