@@ -116,7 +116,7 @@ check: deps
 VM_MODE ?= suite
 check-vm: deps
 	@tools/install-deps.sh --vm
-	@$(MAKE) --no-print-directory $(if $(filter make-check,$(VM_MODE)),tests,$(PROG) $(TOOLS))
+	@$(MAKE) --no-print-directory $(if $(filter make-check,$(VM_MODE)),tests,$(PROG) $(TOOLS) $(KERNEL_TESTS))
 	@tests/vm/check-vm.sh $(BUILD) $(VM_MODE)
 
 # The same node work on the host's cgroupfs driver and the VM node's systemd driver, side by side.

@@ -12,7 +12,7 @@ mkdir -p "$log_dir"
 for t in "$@"; do
         name=${t#"$build"/tests/}
         log="$log_dir/${name//\//_}.log"
-        CMOCKA_MESSAGE_OUTPUT=TAP timeout 600 "$t" >"$log" 2>&1
+        CMOCKA_MESSAGE_OUTPUT=TAP timeout $((600 * ${PODREAPER_TEST_TIME_SCALE:-1})) "$t" >"$log" 2>&1
         rc=$?
         ok=$(grep -c '^ok ' "$log")
         # cmocka prints a skipped case as "not ok N # SKIP": a skip, not a failure.

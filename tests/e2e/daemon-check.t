@@ -25,15 +25,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds, at most SECONDS
-        local until=$((SECONDS + $1 + 1))
-        shift
-        while [ "$SECONDS" -lt "$until" ]; do
-                "$@" 2>/dev/null && return 0
-                sleep 0.1
-        done
-        "$@" 2>/dev/null
-}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # A node: its own kubelet root, log dirs, state dir; NODE_FLAGS point podreaper at it.

@@ -114,14 +114,6 @@ server.wait_for_termination()
 '
 KUBELET_PODS=$WORK/kubelet-pods
 
-wait_for() { # SECONDS COMMAND...
-        local deadline=$((SECONDS + $1))
-        shift
-        until "$@"; do
-                [ "$SECONDS" -ge "$deadline" ] && return 1
-                sleep 0.1
-        done
-}
 port_answers() { (exec 3<>/dev/tcp/127.0.0.1/10248) 2>/dev/null; }
 
 start_kubelet() {

@@ -68,7 +68,7 @@ check "journal -o json: every action of the orphan has MESSAGE_ID, POD_UID, PODR
 import json, sys
 uid = sys.argv[2]
 entries = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-mine = [e for e in entries if e.get("POD_UID") == uid]
+mine = [e for e in entries if e.get("POD_UID") == uid and "PODREAPER_ACTION" in e]
 kinds = {e.get("PODREAPER_ACTION") for e in mine}
 assert {"destroy-cgroup", "remove-pod-dir", "remove-log-dir"} <= kinds, kinds
 for e in mine:

@@ -55,9 +55,10 @@ if [ "$mode" = make-check ]; then
         mkdir -p "$stage/build"
         tar -C "$build" --exclude=./vm --exclude=./test-logs -cf - . | tar -C "$stage/build" -xf -
 else
-        mkdir -p "$stage/build/tests/e2e"
+        mkdir -p "$stage/build/tests/e2e" "$stage/build/tests/kernel"
         cp -a "$build/podreaper" "$stage/build/"
         cp -a "$build/tests/e2e/podctl" "$stage/build/tests/e2e/"
+        cp -a "$build"/tests/kernel/test-* "$stage/build/tests/kernel/" 2>/dev/null
 fi
 cp "$deb" "$stage/deb/"
 echo "$mode" >"$stage/vm-mode"

@@ -68,3 +68,14 @@ check() { # check DESCRIPTION COMMAND...
         fi
 }
 new_uid() { cat /proc/sys/kernel/random/uuid; }
+# wait_for SECONDS COMMAND...: until COMMAND succeeds, at most SECONDS times
+# $PODREAPER_TEST_TIME_SCALE (default 1; the TCG-emulated VM node is 10-20x slower than the host).
+wait_for() {
+        local until=$((SECONDS + $1 * ${PODREAPER_TEST_TIME_SCALE:-1} + 1))
+        shift
+        while [ "$SECONDS" -lt "$until" ]; do
+                "$@" 2>/dev/null && return 0
+                sleep 0.1
+        done
+        "$@" 2>/dev/null
+}
