@@ -37,6 +37,7 @@ suite)
         ;;
 bench)
         # make bench-vm: the systemd-driver half of the host/VM comparison.
+        bash -c '. tests/vm/lib.sh && vm_images' || rc=1 # the hand-built pause and busybox images
         tests/bench/bench-node.sh build systemd "${PODREAPER_VM_BENCH_ORPHANS:-200}" || rc=1
         ;;
 make-check)
