@@ -438,7 +438,9 @@ def tag_blocks(text, tag_re):  # rendered man page: tag line at 7 spaces, body b
             cur = None
     return {k: re.sub(r"\s+", " ", v) for k, v in blocks.items()}
 
-m8 = tag_blocks(man8, r"^ {7}(?:-[a-z], )?--([a-z][a-z-]*)")
+# A tag line is the option alone or with its one-word argument ("--max-deletions N"); running text
+# that happens to start a line with an option goes on with words ("--max-deletions does not ...").
+m8 = tag_blocks(man8, r"^ {7}(?:-[a-z], )?--([a-z][a-z-]*)(?:[ =]\S+)?\s*$")
 m5 = tag_blocks(man5, r"^ {7}([a-z][a-z-]*) = ")
 
 for o, d in opts.items():
